@@ -1,0 +1,1 @@
+"""loyalty-bridge core: rules, ledger, services and web pages (see DESIGN.md)."""

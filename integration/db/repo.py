@@ -1,0 +1,164 @@
+"""Queries, each scoped to one shop. Idempotent writes rely on unique constraints, never on a
+prior SELECT: `insert_once` is INSERT … ON CONFLICT DO NOTHING on both SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from integration.db.tables import ledger_entries, members, programs, shops
+from integration.program import Program, default_program, program_from_dict, program_to_dict
+from integration.ports import LoyaltyError
+
+
+class NotFoundError(LoyaltyError):
+    """The thing asked for does not exist in this shop."""
+
+
+class LedgerConflictError(LoyaltyError):
+    """A source key was replayed with different points: a bug or tampering, never ignored."""
+
+    def __init__(self, source_key: str, stored: int, offered: int):
+        super().__init__(f"{source_key}: stored {stored} points, now offered {offered}")
+
+
+def insert_once(conn: Connection, table: Table, values: dict[str, Any],
+                conflict: list[str]) -> int | None:
+    """Insert a row unless one with the same `conflict` columns exists; the new id, or None."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(table).values(**values)
+        .on_conflict_do_nothing(index_elements=conflict)
+        .returning(table.c.id)
+    )
+    return conn.execute(statement).scalar()
+
+
+# -- programs --------------------------------------------------------------------------------
+
+def current_program(conn: Connection, shop_id: int) -> Program:
+    row = conn.execute(
+        select(programs.c.data).where(programs.c.shop_id == shop_id)
+        .order_by(programs.c.version.desc()).limit(1)
+    ).first()
+    return program_from_dict(row.data) if row else default_program()
+
+
+def program_version(conn: Connection, shop_id: int, version: int) -> Program:
+    row = conn.execute(
+        select(programs.c.data).where(programs.c.shop_id == shop_id, programs.c.version == version)
+    ).first()
+    if row is None:
+        if version == 1:
+            return default_program()
+        raise NotFoundError(f"program version {version} of shop {shop_id}")
+    return program_from_dict(row.data)
+
+
+def save_program(conn: Connection, shop_id: int, program: Program, note: str, now: datetime) -> None:
+    conn.execute(insert(programs).values(
+        shop_id=shop_id, version=program.version, data=program_to_dict(program), note=note,
+        created_at=now,
+    ))
+
+
+# -- members ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class MemberRef:
+    id: int
+    created: bool
+
+
+def ensure_member(conn: Connection, shop_id: int, customer_id: str, now: datetime,
+                  **attributes: Any) -> MemberRef:
+    """The member for a store customer, enrolled now if new; given attributes that are not None
+    overwrite the stored ones (a later webhook knows the email a redacted one did not)."""
+    known = {key: value for key, value in attributes.items() if value is not None}
+    new_id = insert_once(conn, members, {
+        "shop_id": shop_id, "customer_id": customer_id, "enrolled_at": now, "balance": 0,
+        "lifetime_points": 0, "orders_count": 0, "total_spent": 0, "accepts_marketing": False,
+        "unsubscribed": False, "redacted": False, **known,
+    }, ["shop_id", "customer_id"])
+    if new_id is not None:
+        return MemberRef(new_id, True)
+    member_id = conn.execute(
+        select(members.c.id).where(members.c.shop_id == shop_id, members.c.customer_id == customer_id)
+    ).scalar_one()
+    if known:
+        conn.execute(update(members).where(members.c.id == member_id).values(**known))
+    return MemberRef(member_id, False)
+
+
+def lock_member(conn: Connection, shop_id: int, member_id: int) -> Any:
+    """The member row, locked for the rest of the transaction (PostgreSQL; SQLite's write
+    transaction is already exclusive)."""
+    statement = select(members).where(members.c.shop_id == shop_id, members.c.id == member_id)
+    if conn.dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    row = conn.execute(statement).first()
+    if row is None:
+        raise NotFoundError(f"member {member_id}")
+    return row
+
+
+# -- ledger ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: int
+    points: int
+    source_key: str
+    created: bool
+
+
+def append_entry(conn: Connection, *, shop_id: int, member_id: int, source_key: str, kind: str,
+                 points: int, program_version: int, at: datetime, spendable_at: datetime | None = None,
+                 expires_at: datetime | None = None, order_id: str | None = None, note: str = "") -> Entry:
+    """Append once per (shop, source_key) and move the cached balance in the same transaction.
+    A replay with the same points returns the stored entry; other points raise."""
+    new_id = insert_once(conn, ledger_entries, {
+        "shop_id": shop_id, "member_id": member_id, "source_key": source_key, "kind": kind,
+        "points": points, "program_version": program_version, "order_id": order_id,
+        "note": note[:500], "created_at": at, "spendable_at": spendable_at or at,
+        "expires_at": expires_at,
+    }, ["shop_id", "source_key"])
+    if new_id is None:
+        stored = conn.execute(
+            select(ledger_entries.c.id, ledger_entries.c.points)
+            .where(ledger_entries.c.shop_id == shop_id, ledger_entries.c.source_key == source_key)
+        ).one()
+        if stored.points != points:
+            raise LedgerConflictError(source_key, stored.points, points)
+        return Entry(stored.id, stored.points, source_key, False)
+    credit = points if points > 0 and kind in ("earn", "signup", "bonus", "adjust", "referral", "birthday") else 0
+    conn.execute(update(members).where(members.c.id == member_id).values(
+        balance=members.c.balance + points, lifetime_points=members.c.lifetime_points + credit,
+    ))
+    return Entry(new_id, points, source_key, True)
+
+
+def ledger_sum(conn: Connection, shop_id: int, member_id: int) -> int:
+    return int(conn.execute(
+        select(func.coalesce(func.sum(ledger_entries.c.points), 0))
+        .where(ledger_entries.c.shop_id == shop_id, ledger_entries.c.member_id == member_id)
+    ).scalar_one())
+
+
+def spendable_points(conn: Connection, shop_id: int, member_id: int, now: datetime) -> int:
+    """Debits count at once; credits only from their `spendable_at` (the pending period)."""
+    counted = (ledger_entries.c.points < 0) | (ledger_entries.c.spendable_at <= now)
+    return int(conn.execute(
+        select(func.coalesce(func.sum(ledger_entries.c.points), 0))
+        .where(ledger_entries.c.shop_id == shop_id, ledger_entries.c.member_id == member_id, counted)
+    ).scalar_one())
+
+
+def shop_row(conn: Connection, shop_id: int) -> Any:
+    row = conn.execute(select(shops).where(shops.c.id == shop_id)).first()
+    if row is None:
+        raise NotFoundError(f"shop {shop_id}")
+    return row

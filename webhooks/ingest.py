@@ -1,0 +1,76 @@
+"""`POST /webhooks/<platform>[/<shop id>]`: verify, store durably, answer 200, nothing more.
+
+Status codes are a contract with the sender: 200 for stored, duplicate or "not ours"; 401 for a
+bad signature (nothing stored, logged); 503 when storing failed, so a platform that retries will.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
+
+from integration.db import repo
+from integration.runtime import Runtime
+from integration.shops import find_shop, webhook_secrets
+from webhooks.inbox import store_delivery
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+
+
+def _runtime() -> Runtime:
+    return current_app.extensions["loyalty"]
+
+
+@blueprint.post("/<platform_name>")
+@blueprint.post("/<platform_name>/<int:shop_id>")
+def receive(platform_name: str, shop_id: int | None = None):  # type: ignore[no-untyped-def]
+    runtime = _runtime()
+    platform = runtime.platforms.get(platform_name)
+    if platform is None:
+        return _answer(404, "unknown platform")
+    body = request.get_data(cache=False)
+    headers = {key: value for key, value in request.headers.items()}
+    is_ping = getattr(platform, "is_ping", None)
+    if is_ping is not None and is_ping(headers, body):
+        return _answer(200, "pong")
+    try:
+        delivery = platform.inspect(headers, body)
+    except Exception:  # noqa: BLE001 - malformed headers are the sender's problem, not a crash
+        log.warning("webhook %s: unreadable headers", platform_name)
+        return _answer(400, "missing webhook headers")
+    try:
+        shop = _shop(runtime, platform_name, shop_id, delivery.shop_domain)
+    except SQLAlchemyError:
+        log.exception("webhook %s: database unavailable", platform_name)
+        return _answer(503, "try again")
+    secrets = webhook_secrets(runtime.box, shop, runtime.app_secrets.get(platform_name, ()))
+    if not secrets or not platform.verify(headers, body, secrets):
+        log.warning("webhook %s topic=%s shop=%s: bad signature, rejected", platform_name, delivery.topic,
+                    shop.id if shop is not None else delivery.shop_domain)
+        return _answer(401, "invalid signature")
+    if shop is None:
+        return _answer(200, "not ours: unknown shop")
+    try:
+        new = store_delivery(runtime.db, shop_id=shop.id, platform=platform_name, delivery=delivery,
+                             headers=headers, body=body, now=runtime.clock())
+    except SQLAlchemyError:
+        log.exception("webhook %s: could not store delivery %s", platform_name, delivery.delivery_id)
+        return _answer(503, "try again")
+    return _answer(200, "stored" if new else "duplicate")
+
+
+def _shop(runtime: Runtime, platform_name: str, shop_id: int | None, domain: str | None):  # type: ignore[no-untyped-def]
+    with runtime.db.read() as conn:
+        if shop_id is not None:
+            try:
+                shop = repo.shop_row(conn, shop_id)
+            except repo.NotFoundError:
+                return None
+            return shop if shop.platform == platform_name else None
+        return find_shop(conn, platform_name, domain) if domain else None
+
+
+def _answer(status: int, message: str):  # type: ignore[no-untyped-def]
+    return jsonify({"status": message}), status
