@@ -162,15 +162,15 @@ def _check(settings: Settings) -> list[str]:
     problems = []
     if not settings.server.secret_key:
         problems.append("server.secret_key: must be set (a long random string)")
-    if not 0 < settings.server.port < 65536:
+    if isinstance(settings.server.port, int) and not 0 < settings.server.port < 65536:
         problems.append(f"server.port: {settings.server.port} is not a TCP port")
-    if not settings.server.base_url.startswith(("http://", "https://")):
+    if isinstance(settings.server.base_url, str) and not settings.server.base_url.startswith(("http://", "https://")):
         problems.append("server.base_url: must start with http:// or https://")
-    if "://" not in settings.database.url:
+    if isinstance(settings.database.url, str) and "://" not in settings.database.url:
         problems.append("database.url: expected a URL such as sqlite:///var/loyalty.db")
     if settings.email.transport not in ("file", "smtp"):
         problems.append("email.transport: expected 'file' or 'smtp'")
-    if "{shop}" not in settings.shopify.admin_url:
+    if isinstance(settings.shopify.admin_url, str) and "{shop}" not in settings.shopify.admin_url:
         problems.append("shopify.admin_url: must contain {shop}")
     return problems
 

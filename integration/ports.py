@@ -107,9 +107,10 @@ class StorePlatform(Protocol):
         delivery. Platforms that send no delivery id get one derived from the body's hash."""
         ...
 
-    def parse(self, topic: str, body: bytes) -> Sequence[StoreEvent]:
+    def parse(self, topic: str, body: bytes, received_at: datetime | None = None) -> Sequence[StoreEvent]:
         """Neutral events in one delivery, in order; `[Ignored(reason)]` for topics or states we do
-        not act on. Pure. Raises `PayloadError` for a body it cannot understand."""
+        not act on. Pure. `received_at` dates events whose body carries no time (an uninstall).
+        Raises `PayloadError` for a body it cannot understand."""
         ...
 
     def create_discount_code(self, shop: ShopAccess, code: DiscountCode) -> RemoteRef:

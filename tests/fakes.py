@@ -66,7 +66,7 @@ class FakePlatform:
         return Delivery(delivery_id=lower.get("x-fake-delivery") or hashlib.sha256(body).hexdigest(),
                         topic=lower["x-fake-topic"], shop_domain=lower.get("x-fake-shop"))
 
-    def parse(self, topic: str, body: bytes) -> Sequence[StoreEvent]:
+    def parse(self, topic: str, body: bytes, received_at: datetime | None = None) -> Sequence[StoreEvent]:
         try:
             data = json.loads(body)
             return self._events(topic, data)

@@ -44,7 +44,8 @@ def store_delivery(db: Database, *, shop_id: int, platform: str, delivery: Deliv
 def claim_batch(db: Database, now: datetime, limit: int, lease_seconds: float) -> list[Any]:
     with db.write() as conn:
         statement = (
-            select(inbox.c.id, inbox.c.shop_id, inbox.c.platform, inbox.c.topic, inbox.c.body, inbox.c.attempts)
+            select(inbox.c.id, inbox.c.shop_id, inbox.c.platform, inbox.c.topic, inbox.c.body, inbox.c.attempts,
+                   inbox.c.received_at)
             .where(inbox.c.status == "pending", inbox.c.next_attempt_at <= now)
             .order_by(inbox.c.id).limit(limit)
         )
@@ -82,7 +83,7 @@ class Worker:
 
     def process(self, row: Any, now: datetime) -> str:
         try:
-            events = self.platforms[row.platform].parse(row.topic, bytes(row.body))
+            events = self.platforms[row.platform].parse(row.topic, bytes(row.body), _aware(row.received_at))
         except PayloadError as error:
             return self._fail(row.id, f"unparseable payload: {error}", now)
         except Exception as error:  # noqa: BLE001 - a bad payload must never stop the worker
@@ -115,6 +116,10 @@ class Worker:
             conn.execute(update(inbox).where(inbox.c.id == event_id, inbox.c.status == "pending").values(
                 status="failed", error=error[:4000], processed_at=now))
         return "failed"
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _still_pending(conn: Any, event_id: int) -> bool:
