@@ -4,7 +4,7 @@ its "done" mark land together or not at all."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -55,7 +55,7 @@ def enrol(conn: Connection, shop_id: int, customer: Customer, program: Program,
 def record_order_paid(conn: Connection, shop_id: int, event: OrderPaid, now: datetime) -> OrderOutcome:
     program = repo.current_program(conn, shop_id)
     member = enrol(conn, shop_id, event.customer, program, now)
-    row = repo.lock_member(conn, shop_id, member.id)
+    row = member.row
     plan_ids = (row.plan_id,) if row.plan_id and _active(row.membership_ends_at, now) else ()
     result = points_for_order(event, program, tier=row.tier, plan_ids=plan_ids)
     points = result.points if isinstance(result, Earned) else 0
@@ -76,11 +76,13 @@ def record_order_paid(conn: Connection, shop_id: int, event: OrderPaid, now: dat
             expires_at=add_months(event.paid_at, program.expiry_months) if program.expiry_months else None,
             order_id=event.order_id, note=f"order {event.order_number or event.order_id}",
         )
-    conn.execute(update(members).where(members.c.id == member.id).values(
-        orders_count=members.c.orders_count + 1, total_spent=members.c.total_spent + event.total,
-        last_order_at=func.coalesce(members.c.last_order_at, event.paid_at),
-    ))
-    _after_order(conn, shop_id, row, event, program, now)
+    last = _aware(row.last_order_at) if row.last_order_at else None
+    changes: dict[str, Any] = {
+        "orders_count": members.c.orders_count + 1, "total_spent": members.c.total_spent + event.total,
+        "last_order_at": max(last, event.paid_at) if last else event.paid_at,
+        **_after_order(conn, shop_id, row, event, program, now),
+    }
+    conn.execute(update(members).where(members.c.id == member.id).values(**changes))
     return OrderOutcome(member.id, points, duplicate=False)
 
 
@@ -90,15 +92,14 @@ def _active(ends_at: datetime | None, now: datetime) -> bool:
 
 def _aware(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything we store is UTC."""
-    from datetime import timezone
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _after_order(conn: Connection, shop_id: int, member: Any, event: OrderPaid, program: Program,
-                 now: datetime) -> None:
-    """Tier promotion and membership start/extension; the store's customer tags follow."""
-    changes: dict[str, Any] = {"last_order_at": event.paid_at}
-    tier_changed = False
+                 now: datetime) -> dict[str, Any]:
+    """Tier promotion and membership start/extension (the member columns to change); the store's
+    customer tags follow through the outbox."""
+    changes: dict[str, Any] = {}
     plan = membership.membership_from_order(
         event, program, current_plan_id=member.plan_id,
         current_ends_at=_aware(member.membership_ends_at) if member.membership_ends_at else None, now=now,
@@ -106,6 +107,7 @@ def _after_order(conn: Connection, shop_id: int, member: Any, event: OrderPaid, 
     if plan is not None:
         changes.update(plan_id=plan.plan_id, membership_ends_at=plan.ends_at,
                        membership_order_id=event.order_id)
+    tier_changed = False
     if program.tiers:
         value = qualifying_value(conn, shop_id, member.id, program, now)
         until = _aware(member.tier_until) if member.tier_until else None
@@ -113,11 +115,10 @@ def _after_order(conn: Connection, shop_id: int, member: Any, event: OrderPaid, 
                                     program=program, now=now)
         changes.update(tier=decision.tier, tier_until=decision.until)
         tier_changed = decision.changed
-    conn.execute(update(members).where(members.c.id == member.id).values(**changes))
-    if not tier_changed:
-        changes.pop("tier", None)
     if tier_changed or plan is not None:
-        _enqueue_tags(conn, shop_id, member, changes, program, now)
+        _enqueue_tags(conn, shop_id, member, changes if tier_changed else {
+            k: v for k, v in changes.items() if k != "tier"}, program, now)
+    return changes
 
 
 def _enqueue_tags(conn: Connection, shop_id: int, member: Any, changes: dict[str, Any],

@@ -91,11 +91,9 @@ class Worker:
             return self._fail(row.id, f"parser error: {error!r}", now)
         try:
             with self.db.write() as conn:
-                if not _still_pending(conn, row.id):
-                    return "skipped"
+                if not _mark_done(conn, row.id, now):
+                    return "skipped"  # another worker finished it after our lease ran out
                 outcomes = [handle(conn, row.shop_id, event, now) for event in events]
-                conn.execute(update(inbox).where(inbox.c.id == row.id).values(
-                    status="done", processed_at=now, error=None))
         except Exception as error:  # noqa: BLE001 - recorded on the event, replayable
             if getattr(error, "retryable", False) and row.attempts + 1 < self.max_attempts:
                 return self._retry(row, str(error), now)
@@ -122,8 +120,8 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _still_pending(conn: Any, event_id: int) -> bool:
-    statement = select(inbox.c.status).where(inbox.c.id == event_id)
-    if conn.dialect.name == "postgresql":
-        statement = statement.with_for_update()
-    return conn.execute(statement).scalar() == "pending"
+def _mark_done(conn: Any, event_id: int, now: datetime) -> bool:
+    """First statement of the event's transaction: it takes the row (locked until commit on
+    PostgreSQL), so the effects that follow and the mark commit or roll back together."""
+    return conn.execute(update(inbox).where(inbox.c.id == event_id, inbox.c.status == "pending").values(
+        status="done", processed_at=now, error=None)).rowcount == 1

@@ -28,13 +28,20 @@ class LedgerConflictError(LoyaltyError):
 def insert_once(conn: Connection, table: Table, values: dict[str, Any],
                 conflict: list[str]) -> int | None:
     """Insert a row unless one with the same `conflict` columns exists; the new id, or None."""
+    row = insert_once_returning(conn, table, values, conflict, table.c.id)
+    return row.id if row is not None else None
+
+
+def insert_once_returning(conn: Connection, table: Table, values: dict[str, Any], conflict: list[str],
+                          *columns: Any) -> Any:
+    """As `insert_once`, returning the new row's `columns` (all by default), or None."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = (
         dialect.insert(table).values(**values)
         .on_conflict_do_nothing(index_elements=conflict)
-        .returning(table.c.id)
+        .returning(*(columns or table.c))
     )
-    return conn.execute(statement).scalar()
+    return conn.execute(statement).first()
 
 
 # -- programs --------------------------------------------------------------------------------
@@ -71,6 +78,7 @@ def save_program(conn: Connection, shop_id: int, program: Program, note: str, no
 class MemberRef:
     id: int
     created: bool
+    row: Any  # the member as of now; locked for the transaction on PostgreSQL
 
 
 def ensure_member(conn: Connection, shop_id: int, customer_id: str, now: datetime,
@@ -78,19 +86,18 @@ def ensure_member(conn: Connection, shop_id: int, customer_id: str, now: datetim
     """The member for a store customer, enrolled now if new; given attributes that are not None
     overwrite the stored ones (a later webhook knows the email a redacted one did not)."""
     known = {key: value for key, value in attributes.items() if value is not None}
-    new_id = insert_once(conn, members, {
+    row = insert_once_returning(conn, members, {
         "shop_id": shop_id, "customer_id": customer_id, "enrolled_at": now, "balance": 0,
         "lifetime_points": 0, "orders_count": 0, "total_spent": 0, "accepts_marketing": False,
         "unsubscribed": False, "redacted": False, **known,
     }, ["shop_id", "customer_id"])
-    if new_id is not None:
-        return MemberRef(new_id, True)
-    member_id = conn.execute(
-        select(members.c.id).where(members.c.shop_id == shop_id, members.c.customer_id == customer_id)
-    ).scalar_one()
-    if known:
-        conn.execute(update(members).where(members.c.id == member_id).values(**known))
-    return MemberRef(member_id, False)
+    if row is not None:
+        return MemberRef(row.id, True, row)
+    row = conn.execute(  # an UPDATE, even of nothing, also takes the row lock on PostgreSQL
+        update(members).where(members.c.shop_id == shop_id, members.c.customer_id == customer_id)
+        .values(**(known or {"customer_id": customer_id})).returning(*members.c)
+    ).one()
+    return MemberRef(row.id, False, row)
 
 
 def lock_member(conn: Connection, shop_id: int, member_id: int) -> Any:
