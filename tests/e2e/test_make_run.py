@@ -33,8 +33,10 @@ def test_make_run_on_a_fresh_clone_is_healthy_within_60_seconds(tmp_path):  # ty
     env = {key: value for key, value in os.environ.items() if not key.startswith(("LOYALTY_", "VIRTUAL_ENV"))}
     env["LOYALTY_SERVER__PORT"] = str(port)
     started = time.monotonic()
-    process = subprocess.Popen(["make", "run"], cwd=clone, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, start_new_session=True)
+    log = tmp_path / "make-run.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(["make", "run"], cwd=clone, env=env, stdout=output,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
     try:
         status = None
         while time.monotonic() - started < 60 and process.poll() is None:
@@ -46,7 +48,7 @@ def test_make_run_on_a_fresh_clone_is_healthy_within_60_seconds(tmp_path):  # ty
                 time.sleep(0.5)
         elapsed = time.monotonic() - started
         print(f"make run: healthz {status} after {elapsed:.1f} s")
-        assert status == 200 and elapsed < 60, process.stdout.read().decode() if process.poll() is not None else ""
+        assert status == 200 and elapsed < 60, log.read_text()
         assert (clone / "var" / "loyalty.db").exists()
     finally:
         os.killpg(process.pid, signal.SIGTERM)
