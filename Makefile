@@ -34,5 +34,10 @@ test-postgres: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+lint: $(STAMP)
+	$(BIN)/pip install --quiet ruff
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --config setup.cfg
+
 clean:
 	rm -rf $(VENV) var build *.egg-info

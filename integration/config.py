@@ -29,7 +29,9 @@ class ServerSettings:
     secret_key: str = ""
     encryption_key: str = ""  # Fernet key for tokens at rest; derived from secret_key when empty
     worker_thread: bool = True
-    max_body_bytes: int = 2 * 1024 * 1024
+    max_body_bytes: int = 2 * 1024 * 1024  # larger request bodies get 413 (JSON)
+    log_format: str = "text"  # "text" or "json" (one object per line, for a log shipper)
+    metrics_token: str = ""  # when set, GET /metrics needs `Authorization: Bearer <token>`
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,7 @@ class SchedulerSettings:
     worker_poll_seconds: float = 0.5
     outbox_poll_seconds: float = 2.0
     reconcile_minutes: int = 15
+    leader_retry_seconds: float = 10.0  # how often a follower tries to become the leader
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +171,8 @@ def _check(settings: Settings) -> list[str]:
         problems.append("server.base_url: must start with http:// or https://")
     if isinstance(settings.database.url, str) and "://" not in settings.database.url:
         problems.append("database.url: expected a URL such as sqlite:///var/loyalty.db")
+    if settings.server.log_format not in ("text", "json"):
+        problems.append("server.log_format: expected 'text' or 'json'")
     if settings.email.transport not in ("file", "smtp"):
         problems.append("email.transport: expected 'file' or 'smtp'")
     if isinstance(settings.shopify.admin_url, str) and "{shop}" not in settings.shopify.admin_url:

@@ -16,8 +16,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from integration import metrics, notifications
+from integration.budgets import Budgets
 from integration.db import Database, repo
-from integration.db.tables import outbox, outbox_attempts, redemptions
+from integration.db.tables import outbox, outbox_attempts, redemptions, referrals
 from integration.ports import CustomerTags, DiscountCode, RemoteRef, ShopAccess, StorePlatform, StoreWriteError
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,11 @@ class OutboxRunner:
     platforms: Mapping[str, StorePlatform]
     access: Callable[[Connection, int], ShopAccess]  # decrypts credentials just in time
     max_attempts: int = len(RETRY_SECONDS) + 1
+    budgets: Budgets | None = None  # the shops' store API budgets shared by all workers
+
+    def __post_init__(self) -> None:
+        if self.budgets is None:
+            self.budgets = Budgets(self.db)
 
     def run_due(self, now: datetime, limit: int = 50, only_id: int | None = None) -> int:
         rows = claim(self.db, now, limit, only_id=only_id)
@@ -69,15 +76,17 @@ class OutboxRunner:
         return len(rows)
 
     def deliver(self, row: Any, now: datetime) -> None:
-        with self.db.read() as conn:
-            shop = repo.shop_row(conn, row.shop_id)
-            if shop.status != "active":
-                self._fail(row, f"shop is {shop.status}: no calls are made", now)
-                return
-            access = self.access(conn, row.shop_id)
-        platform = self.platforms[shop.platform]
         try:
-            result = _call(platform, access, row.kind, row.payload)
+            with self.db.read() as conn:
+                shop = repo.shop_row(conn, row.shop_id)
+                if shop.status != "active":
+                    self._fail(row, f"shop is {shop.status}: no calls are made", now)
+                    return
+                access = self.access(conn, row.shop_id)  # may refresh the token, or refuse (needs_reauth)
+            if self.budgets is not None and (wait := self.budgets.acquire(row.shop_id, shop.platform)):
+                self._put_back(row, now + timedelta(seconds=wait))
+                return
+            result = _call(self.platforms[shop.platform], access, row.kind, row.payload)
         except StoreWriteError as error:
             attempts = row.attempts + 1
             if error.retryable and attempts < self.max_attempts:
@@ -88,28 +97,45 @@ class OutboxRunner:
             return
         self._succeed(row, result, now)
 
+    def _put_back(self, row: Any, when: datetime) -> None:
+        """The shop's budget is spent for now: try later, and this was not an attempt."""
+        with self.db.write() as conn:
+            conn.execute(update(outbox).where(outbox.c.id == row.id).values(
+                next_attempt_at=when, attempts=outbox.c.attempts - 1))
+        metrics.outbox_write(row.kind, "deferred")
+
     def _succeed(self, row: Any, result: RemoteRef | None, now: datetime) -> None:
         with self.db.write() as conn:
             conn.execute(update(outbox).where(outbox.c.id == row.id).values(status="done", done_at=now, last_error=None))
             conn.execute(outbox_attempts.insert().values(outbox_id=row.id, outcome="ok", at=now))
-            if row.kind == "create_discount_code" and result is not None:
+            if row.kind == "create_discount_code" and result is not None and row.payload.get("referral_id"):
+                conn.execute(update(referrals).where(referrals.c.id == row.payload["referral_id"]).values(
+                    code_status="issued", code_url=result.url, code_error=None))  # a friend's welcome code
+            elif row.kind == "create_discount_code" and result is not None:
                 conn.execute(update(redemptions).where(redemptions.c.id == row.payload["redemption_id"]).values(
                     status="issued", remote_id=result.remote_id, url=result.url, issued_at=now,
                 ))
+                notifications.code_issued(conn, row.shop_id, row.payload["redemption_id"], now)
+        metrics.outbox_write(row.kind, "ok")
         log.info("outbox %s %s delivered", row.id, row.kind)
 
     def _retry(self, row: Any, error: str, when: datetime, now: datetime) -> None:
         with self.db.write() as conn:
             conn.execute(update(outbox).where(outbox.c.id == row.id).values(next_attempt_at=when, last_error=error))
             conn.execute(outbox_attempts.insert().values(outbox_id=row.id, outcome="retry", error=error, at=now))
+        metrics.outbox_write(row.kind, "retry")
         log.warning("outbox %s %s will be retried at %s: %s", row.id, row.kind, when.isoformat(), error)
 
     def _fail(self, row: Any, error: str, now: datetime) -> None:
         with self.db.write() as conn:
             conn.execute(update(outbox).where(outbox.c.id == row.id).values(status="failed", last_error=error, done_at=now))
             conn.execute(outbox_attempts.insert().values(outbox_id=row.id, outcome="failed", error=error, at=now))
-            if row.kind == "create_discount_code":
+            if row.kind == "create_discount_code" and row.payload.get("referral_id"):
+                conn.execute(update(referrals).where(referrals.c.id == row.payload["referral_id"]).values(
+                    code_status="failed", code_error=error[:1000]))  # no points were taken: nothing to give back
+            elif row.kind == "create_discount_code":
                 compensate_redemption(conn, row.shop_id, row.payload["redemption_id"], error, now)
+        metrics.outbox_write(row.kind, "failed")
         log.error("outbox %s %s failed for good: %s", row.id, row.kind, error)
 
 
@@ -119,11 +145,12 @@ def compensate_redemption(conn: Connection, shop_id: int, redemption_id: int, er
     redemption = conn.execute(select(redemptions).where(
         redemptions.c.shop_id == shop_id, redemptions.c.id == redemption_id)).one()
     program = repo.current_program(conn, shop_id)
-    repo.append_entry(
-        conn, shop_id=shop_id, member_id=redemption.member_id, kind="restore", points=redemption.points,
-        source_key=f"redemption:{redemption_id}:restore", program_version=program.version, at=now,
-        note=f"code could not be created: {error}"[:500],
-    )
+    if redemption.points:  # a goodwill code (integration.goodwill) took no points: nothing to give back
+        repo.append_entry(
+            conn, shop_id=shop_id, member_id=redemption.member_id, kind="restore", points=redemption.points,
+            source_key=f"redemption:{redemption_id}:restore", program_version=program.version, at=now,
+            note=f"code could not be created: {error}"[:500],
+        )
     conn.execute(update(redemptions).where(redemptions.c.id == redemption_id).values(status="failed", error=error))
 
 

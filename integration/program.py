@@ -96,6 +96,34 @@ class Campaign:
     active: bool = True
 
 
+REFERRAL_DISCOUNT_KINDS = ("amount_off", "percent_off")
+
+
+@dataclass(frozen=True, slots=True)
+class Referrals:
+    """Refer a friend: the friend gets a single-use, new-customers-only welcome code; when an
+    order that used it is paid (and not returned within the pending period), the referrer earns
+    `referrer_points`. Each fraud limit can be switched off or tuned (integration/rules/referrals.py).
+
+    `pending_days` None: the program's `pending_days`. `monthly_cap` and `max_friends_per_ip`
+    0: no limit. `minimum_order`: the friend's order (eligible amount) must reach it."""
+
+    enabled: bool = True  # False: the program is paused (links show a notice, no rewards)
+    referrer_points: int = 500
+    friend_discount_kind: str = "amount_off"
+    friend_discount_value: Decimal = Decimal("10")
+    friend_code_days: int = 30
+    friend_minimum_subtotal: Decimal | None = None
+    minimum_order: Decimal = Decimal("0")
+    monthly_cap: int = 10
+    pending_days: int | None = None
+    block_self_referral: bool = True
+    review_same_ip: bool = True
+    max_friends_per_ip: int = 3  # friends invited from one address within 30 days; more wait for review
+    review_disposable_domains: bool = True
+    disposable_domains: tuple[str, ...] = ()  # beyond the built-in list
+
+
 def default_rewards() -> tuple[Reward, ...]:
     return (
         Reward("r200", "$5 off", "amount_off", 200, Decimal("5")),
@@ -121,6 +149,11 @@ class Program:
     reminder_every_days: int = 28
     reminders_skip_inactive: bool = True
     birthday_points: int = 0  # for members without a tier that says otherwise
+    expiry_warning_days: int = 14  # warn this many days before a lot of points expires
+    return_points_for_expired_codes: bool = False  # an unused code's points come back at its expiry
+    membership_reminder_days: int = 7  # remind this many days before a paid membership ends
+    tier_warning_days: int = 14  # warn this many days before a tier would be lowered
+    referrals: Referrals = field(default_factory=Referrals)
 
 
 def default_program() -> Program:
@@ -204,7 +237,34 @@ def validate(program: Program) -> list[Problem]:
         check.at_least(program.expiry_months, 1, "expiry_months")
     check.between(program.pending_days, 0, 365, "pending_days")
     check.between(program.reminder_every_days, 1, 365, "reminder_every_days")
+    check.between(program.expiry_warning_days, 0, 365, "expiry_warning_days")
+    check.between(program.membership_reminder_days, 0, 365, "membership_reminder_days")
+    check.between(program.tier_warning_days, 0, 365, "tier_warning_days")
+    _check_referrals(check, program.referrals)
     return check.problems
+
+
+def _check_referrals(check: _Checker, referrals: Referrals) -> None:
+    path = "referrals"
+    check.at_least(referrals.referrer_points, 0, f"{path}.referrer_points")
+    check.require(referrals.friend_discount_kind in REFERRAL_DISCOUNT_KINDS, f"{path}.friend_discount_kind",
+                  "must be one of " + ", ".join(REFERRAL_DISCOUNT_KINDS))
+    if referrals.friend_discount_kind == "percent_off":
+        check.between(referrals.friend_discount_value, Decimal("0"), Decimal("100"),
+                      f"{path}.friend_discount_value", low_open=True)
+    else:
+        check.at_least(referrals.friend_discount_value, Decimal("0"), f"{path}.friend_discount_value", strictly=True)
+    check.between(referrals.friend_code_days, 1, 365, f"{path}.friend_code_days")
+    if referrals.friend_minimum_subtotal is not None:
+        check.at_least(referrals.friend_minimum_subtotal, Decimal("0"), f"{path}.friend_minimum_subtotal")
+    check.at_least(referrals.minimum_order, Decimal("0"), f"{path}.minimum_order")
+    check.between(referrals.monthly_cap, 0, 1000, f"{path}.monthly_cap")
+    if referrals.pending_days is not None:
+        check.between(referrals.pending_days, 0, 365, f"{path}.pending_days")
+    check.between(referrals.max_friends_per_ip, 0, 1000, f"{path}.max_friends_per_ip")
+    for index, domain in enumerate(referrals.disposable_domains):
+        check.require("." in domain.strip() and " " not in domain.strip(), f"{path}.disposable_domains",
+                      f"{domain!r} is not a domain")
 
 
 def _check_rewards(check: _Checker, rewards: tuple[Reward, ...]) -> None:

@@ -28,6 +28,11 @@ class UnknownRewardError(LoyaltyError):
     pass
 
 
+class ShopNotActiveError(LoyaltyError):
+    """The shop is uninstalled or must be re-authorised: no code can be written into it, so no
+    points are taken (rather than taken and given back when the store write fails)."""
+
+
 class InvalidAdjustmentError(LoyaltyError):
     pass
 
@@ -45,6 +50,9 @@ def redeem(conn: Connection, shop_id: int, member_id: int, reward_id: str, now: 
             redemptions.c.idempotency_key == idempotency_key)).first()
         if earlier is not None:
             return earlier
+    shop = repo.shop_row(conn, shop_id)
+    if shop.status != "active":
+        raise ShopNotActiveError(f"the shop is {shop.status}: rewards cannot be redeemed until it is installed again")
     program = repo.current_program(conn, shop_id)
     reward = rewards.find_reward(program, reward_id)
     if reward is None or not reward.enabled:

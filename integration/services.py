@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
+from integration import notifications, referrals
 from integration.db import repo
 from integration.db.tables import order_refunds, orders, members
 from integration.events import Customer, OrderCancelled, OrderPaid, OrderRefunded
@@ -49,6 +50,8 @@ def enrol(conn: Connection, shop_id: int, customer: Customer, program: Program,
             conn, shop_id=shop_id, member_id=member.id, source_key=f"signup:{customer.customer_id}",
             kind="signup", points=program.signup_bonus, program_version=program.version, at=now,
         )
+    if member.created:
+        notifications.welcome(conn, shop_id, member.id, max(program.signup_bonus, 0), now)
     return member
 
 
@@ -76,6 +79,7 @@ def record_order_paid(conn: Connection, shop_id: int, event: OrderPaid, now: dat
             expires_at=add_months(event.paid_at, program.expiry_months) if program.expiry_months else None,
             order_id=event.order_id, note=f"order {event.order_number or event.order_id}",
         )
+        notifications.points_earned(conn, shop_id, member.id, event.order_id, event.order_number, points, now)
     last = _aware(row.last_order_at) if row.last_order_at else None
     changes: dict[str, Any] = {
         "orders_count": members.c.orders_count + 1, "total_spent": members.c.total_spent + event.total,
@@ -83,6 +87,10 @@ def record_order_paid(conn: Connection, shop_id: int, event: OrderPaid, now: dat
         **_after_order(conn, shop_id, row, event, program, now),
     }
     conn.execute(update(members).where(members.c.id == member.id).values(**changes))
+    if "membership_order_id" in changes:
+        notifications.membership_started(conn, shop_id, member.id, changes["plan_id"], changes["membership_ends_at"],
+                                         event.order_id, now)
+    referrals.order_paid(conn, shop_id, event, member.id, program, now)  # a friend's welcome code converts
     return OrderOutcome(member.id, points, duplicate=False)
 
 
@@ -138,9 +146,9 @@ def _enqueue_tags(conn: Connection, shop_id: int, member: Any, changes: dict[str
 
 def qualifying_value(conn: Connection, shop_id: int, member_id: int, program: Program,
                      now: datetime) -> Decimal:
-    """The member's total over the rolling window, in the program's qualification unit."""
+    """The member's total over the rolling window (window_start, now], in the program's unit."""
     since = add_months(now, -program.tier_window_months)
-    in_window = (orders.c.shop_id == shop_id) & (orders.c.member_id == member_id) & (orders.c.paid_at >= since)
+    in_window = (orders.c.shop_id == shop_id) & (orders.c.member_id == member_id) & (orders.c.paid_at > since)
     if program.tier_qualification == "orders":
         return Decimal(conn.execute(select(func.count()).where(in_window)).scalar_one())
     if program.tier_qualification == "points":
@@ -197,6 +205,7 @@ def _reverse(conn: Connection, shop_id: int, order: Any, refund_id: str, refund_
     }, ["shop_id", "order_id", "refund_id"])
     if inserted is None:
         return 0
+    referrals.order_reversed(conn, shop_id, order.order_id, before + refund_eligible, at)
     if points:
         repo.append_entry(
             conn, shop_id=shop_id, member_id=order.member_id, kind="refund", points=-points,

@@ -87,6 +87,11 @@ def find_members(conn: Connection, shop_id: int, *, email: str | None = None,
     return list(conn.execute(statement).scalars())
 
 
+def notice_view(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "kind": row.kind, "message": row.message, "created_at": iso(row.created_at),
+            "read_at": iso(row.read_at)}
+
+
 def events_view(conn: Connection, shop_id: int, status: str | None, limit: int = 100) -> list[dict[str, Any]]:
     statement = (select(inbox.c.id, inbox.c.platform, inbox.c.delivery_id, inbox.c.topic, inbox.c.status,
                         inbox.c.attempts, inbox.c.error, inbox.c.received_at, inbox.c.processed_at)

@@ -75,8 +75,8 @@ class FakePlatform:
 
     def _events(self, topic: str, data: dict) -> list[StoreEvent]:
         if topic == "order/paid":
-            lines = tuple(LineItem(product_id=str(l["product_id"]), variant_id=None, quantity=int(l.get("quantity", 1)),
-                                   amount=Decimal(l.get("amount", "0"))) for l in data.get("lines", []))
+            lines = tuple(LineItem(product_id=str(line["product_id"]), variant_id=None, quantity=int(line.get("quantity", 1)),
+                                   amount=Decimal(line.get("amount", "0"))) for line in data.get("lines", []))
             return [OrderPaid(order_id=str(data["order_id"]), customer=_customer(data),
                               paid_at=datetime.fromisoformat(data["paid_at"]), currency="USD",
                               amounts=Amounts(merchandise=Decimal(data["amount"]), shipping=Decimal(data.get("shipping", "0"))),

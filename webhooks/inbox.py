@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from integration import metrics
 from integration.db import Database, repo
 from integration.db.tables import inbox
 from integration.dispatch import handle
@@ -71,7 +72,7 @@ class Worker:
         """Claim and apply one batch; the number of events claimed."""
         rows = claim_batch(self.db, now or utcnow(), self.batch_size, self.lease_seconds)
         for row in rows:
-            self.process(row, now or utcnow())
+            metrics.inbox_event(row.platform, self.process(row, now or utcnow()))
         self.processed += len(rows)
         return len(rows)
 

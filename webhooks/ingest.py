@@ -6,10 +6,12 @@ bad signature (nothing stored, logged); 503 when storing failed, so a platform t
 from __future__ import annotations
 
 import logging
+import time
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
+from integration import metrics
 from integration.db import repo
 from integration.runtime import Runtime
 from integration.shops import find_shop, webhook_secrets
@@ -26,6 +28,7 @@ def _runtime() -> Runtime:
 @blueprint.post("/<platform_name>")
 @blueprint.post("/<platform_name>/<int:shop_id>")
 def receive(platform_name: str, shop_id: int | None = None):  # type: ignore[no-untyped-def]
+    g.webhook_started = time.perf_counter()
     runtime = _runtime()
     platform = runtime.platforms.get(platform_name)
     if platform is None:
@@ -45,11 +48,17 @@ def receive(platform_name: str, shop_id: int | None = None):  # type: ignore[no-
     except SQLAlchemyError:
         log.exception("webhook %s: database unavailable", platform_name)
         return _answer(503, "try again")
-    secrets = webhook_secrets(runtime.box, shop, runtime.app_secrets.get(platform_name, ()))
+    try:
+        secrets = webhook_secrets(runtime.box, shop, runtime.app_secrets.get(platform_name, ()))
+    except ValueError:  # the encryption key changed without a rotation: the operator must fix it
+        log.error("webhook %s shop %s: its secret cannot be decrypted (check server.encryption_key)",
+                  platform_name, shop.id if shop is not None else "?")
+        return _answer(503, "try again")
     if not secrets or not platform.verify(headers, body, secrets):
         log.warning("webhook %s topic=%s shop=%s: bad signature, rejected", platform_name, delivery.topic,
                     shop.id if shop is not None else delivery.shop_domain)
         return _answer(401, "invalid signature")
+    g.webhook_topic = delivery.topic  # verified: worth a metrics label
     if shop is None:
         return _answer(200, "not ours: unknown shop")
     try:
@@ -72,5 +81,14 @@ def _shop(runtime: Runtime, platform_name: str, shop_id: int | None, domain: str
         return find_shop(conn, platform_name, domain) if domain else None
 
 
+OUTCOMES = {"stored": "stored", "duplicate": "duplicate", "invalid signature": "bad_signature",
+            "try again": "unavailable", "not ours: unknown shop": "not_ours", "pong": "ping",
+            "missing webhook headers": "bad_headers", "unknown platform": "unknown_platform"}
+
+
 def _answer(status: int, message: str):  # type: ignore[no-untyped-def]
+    started = g.get("webhook_started")
+    metrics.delivery((request.view_args or {}).get("platform_name", "?") if status != 404 else "unknown",
+                     g.get("webhook_topic"), OUTCOMES.get(message, "other"),
+                     time.perf_counter() - started if started is not None else None)
     return jsonify({"status": message}), status

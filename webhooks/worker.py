@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from integration.notifications import deliver_due_emails
 from integration.runtime import Runtime
 from webhooks.inbox import Worker
 
@@ -23,6 +24,7 @@ def run_worker(runtime: Runtime, stop: threading.Event, lease_seconds: float = 1
         try:
             busy += worker.run_once(runtime.clock())
             busy += outbox.run_due(runtime.clock())
+            busy += deliver_due_emails(runtime, runtime.clock())  # emails queued with committed changes
         except Exception:  # noqa: BLE001 - e.g. the database restarting: wait and go on
             log.exception("worker loop error; retrying")
             stop.wait(min(5.0, settings.worker_poll_seconds * 4))

@@ -8,12 +8,16 @@ tests assert the exact waits and nothing really sleeps.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
 
 from integration.ports import ShopAccess, StoreAuthError, StoreWriteError
+
+CostObserver = Callable[[str, Mapping[str, Any], bool, float], None]
+"""`(shop domain, throttleStatus or {}, throttled, seconds to wait)`: the composition root
+passes one that counts throttling and keeps the workers' shared budget in step with the store."""
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 RETRYABLE_CODES = frozenset({"THROTTLED", "INTERNAL_SERVER_ERROR"})
@@ -32,8 +36,10 @@ class GraphQLClient:
         sleep: Callable[[float], None] = time.sleep,
         max_attempts: int = 5,
         session: requests.Session | None = None,
+        on_cost: CostObserver | None = None,
     ):
         self.admin_url = admin_url
+        self.on_cost = on_cost  # told each answer's throttleStatus, and every throttled wait
         self.api_version = api_version
         self.timeout = timeout
         self.sleep = sleep
@@ -71,6 +77,7 @@ class GraphQLClient:
         if response.status_code in (401, 403):
             raise StoreAuthError(f"Shopify {shop.domain} refused the access token (HTTP {response.status_code})")
         body = _json(response)
+        self._report(shop, response, body, attempt)
         if response.status_code in RETRYABLE_STATUS:
             return retry_after(response) or throttle_wait(body) or backoff(attempt)
         if response.status_code >= 400 or body is None:
@@ -84,6 +91,23 @@ class GraphQLClient:
                 raise StoreWriteError(f"Shopify {shop.domain}: access denied (missing scope?): {_messages(errors)}", retryable=False)
             raise StoreWriteError(f"Shopify {shop.domain} rejected the request: {_messages(errors)}", retryable=False)
         return body.get("data") or {}
+
+    def _report(self, shop: ShopAccess, response: requests.Response, body: dict | None, attempt: int) -> None:
+        """Tell `on_cost` what this answer says about the shop's bucket (never raises into the call)."""
+        if self.on_cost is None:
+            return
+        cost = ((body or {}).get("extensions") or {}).get("cost") or {}
+        status = cost.get("throttleStatus") if isinstance(cost, dict) else None
+        throttled = response.status_code == 429 or _is_throttled(body)
+        wait = (retry_after(response) or throttle_wait(body) or backoff(attempt)) if throttled else 0.0
+        if status or throttled:
+            self.on_cost(shop.domain, status if isinstance(status, dict) else {}, throttled, wait)
+
+
+def _is_throttled(body: dict | None) -> bool:
+    errors = (body or {}).get("errors")
+    return isinstance(errors, list) and any(
+        isinstance(e, dict) and (e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors)
 
 
 def backoff(attempt: int) -> float:

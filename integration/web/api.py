@@ -13,13 +13,16 @@ from werkzeug.exceptions import HTTPException
 
 from integration import views
 from integration.db import repo
-from integration.outbox import claim
+from integration.links import portal_url
+from integration.notices import list_notices, mark_read
 from integration.ports import LoyaltyError
 from integration.program import ProgramError, program_to_dict
+from integration.referrals import NotReviewableError
 from integration.replay import replay
 from integration.redemption import (
     InsufficientPointsError,
     InvalidAdjustmentError,
+    ShopNotActiveError,
     UnknownRewardError,
     adjust,
     redeem,
@@ -28,13 +31,18 @@ from integration.redemption import (
 from integration.runtime import Runtime
 from integration.shops import shop_for_key
 from integration.web.openapi import OPENAPI
+from integration.web.store_writes import deliver_now
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
 ERROR_STATUS = {
     repo.NotFoundError: 404, UnknownRewardError: 422, InsufficientPointsError: 409,
-    InvalidAdjustmentError: 422, ProgramError: 422, repo.LedgerConflictError: 409,
+    InvalidAdjustmentError: 422, ProgramError: 422, repo.LedgerConflictError: 409, ShopNotActiveError: 409,
+    NotReviewableError: 409,
 }
+
+
+REFERRAL_STATUSES = ("invited", "review", "pending", "credited", "reversed", "blocked", "rejected")
 
 
 def _runtime() -> Runtime:
@@ -103,14 +111,21 @@ def list_members():  # type: ignore[no-untyped-def]
     runtime = _runtime()
     with runtime.db.read() as conn:
         ids = views.find_members(conn, g.shop_id, email=email, customer_id=customer_id)
-        return jsonify({"members": [views.member_view(conn, g.shop_id, i, runtime.clock()) for i in ids]})
+        return jsonify({"members": [_member(conn, runtime, i) for i in ids]})
 
 
 @blueprint.get("/members/<int:member_id>")
 def get_member(member_id: int):  # type: ignore[no-untyped-def]
     runtime = _runtime()
     with runtime.db.read() as conn:
-        return jsonify(views.member_view(conn, g.shop_id, member_id, runtime.clock()))
+        return jsonify(_member(conn, runtime, member_id))
+
+
+def _member(conn: Any, runtime: Runtime, member_id: int) -> dict[str, Any]:
+    """The member resource, with the signed link to their portal page (for the store's emails)."""
+    now, server = runtime.clock(), runtime.settings.server
+    view = views.member_view(conn, g.shop_id, member_id, now)
+    return {**view, "portal_url": portal_url(server.base_url, server.secret_key, g.shop_id, member_id, now)}
 
 
 @blueprint.get("/members/<int:member_id>/ledger")
@@ -132,25 +147,8 @@ def create_redemption(member_id: int):  # type: ignore[no-untyped-def]
     with runtime.db.write() as conn:
         row = redeem(conn, g.shop_id, member_id, reward_id, runtime.clock(), idempotency_key=key)
     if row.status == "pending":
-        row = _deliver_now(runtime, row)
+        row = deliver_now(runtime, row)
     return jsonify(views.redemption_view(row)), 201 if row.status != "failed" else 502
-
-
-def _deliver_now(runtime: Runtime, row: Any) -> Any:
-    """Try the store write at once so the customer sees the code; the outbox retries otherwise."""
-    from sqlalchemy import select
-
-    from integration.db.tables import outbox, redemptions
-    with runtime.db.read() as conn:
-        pending = conn.execute(select(outbox.c.id).where(
-            outbox.c.shop_id == row.shop_id, outbox.c.dedupe_key == f"code:{row.id}",
-            outbox.c.status == "pending")).scalar()
-    if pending is not None:
-        runner = runtime.outbox_runner()
-        for claimed in claim(runtime.db, runtime.clock(), 1, only_id=pending):
-            runner.deliver(claimed, runtime.clock())
-    with runtime.db.read() as conn:
-        return conn.execute(select(redemptions).where(redemptions.c.id == row.id)).one()
 
 
 @blueprint.post("/members/<int:member_id>/adjustments")
@@ -208,3 +206,59 @@ def replay_event(event_id: int):  # type: ignore[no-untyped-def]
 def get_stats():  # type: ignore[no-untyped-def]
     with _runtime().db.read() as conn:
         return jsonify(views.stats_view(conn, g.shop_id))
+
+
+@blueprint.get("/referrals")
+def get_referrals():  # type: ignore[no-untyped-def]
+    from integration import referral_reports, referrals
+    status = request.args.get("status")
+    if status not in (None, *REFERRAL_STATUSES):
+        raise ApiError(400, "status must be one of " + ", ".join(REFERRAL_STATUSES))
+    limit = min(request.args.get("limit", 100, type=int) or 100, 500)
+    with _runtime().db.read() as conn:
+        rows = referrals.list_referrals(conn, g.shop_id, status, limit, request.args.get("before_id", type=int))
+        summary = referral_reports.summary_view(referral_reports.summary(conn, g.shop_id))
+    return jsonify({"referrals": [referrals.referral_view(row) for row in rows], "summary": summary})
+
+
+@blueprint.post("/referrals/<int:referral_id>/approve")
+def approve_referral(referral_id: int):  # type: ignore[no-untyped-def]
+    from integration import referrals
+    runtime = _runtime()
+    with runtime.db.write() as conn:
+        referrals.approve(conn, g.shop_id, referral_id, runtime.clock())
+    return _referral(referral_id)
+
+
+@blueprint.post("/referrals/<int:referral_id>/reject")
+def reject_referral(referral_id: int):  # type: ignore[no-untyped-def]
+    from integration import referrals
+    data = request.get_json(silent=True) or {}
+    reason = data.get("reason") if isinstance(data, dict) else None
+    runtime = _runtime()
+    with runtime.db.write() as conn:
+        referrals.reject(conn, g.shop_id, referral_id, reason if isinstance(reason, str) else "", runtime.clock())
+    return _referral(referral_id)
+
+
+def _referral(referral_id: int):  # type: ignore[no-untyped-def]
+    from integration import referrals
+    with _runtime().db.read() as conn:
+        (row,) = referrals.list_referrals(conn, g.shop_id, referral_id=referral_id)
+    return jsonify(referrals.referral_view(row))
+
+
+@blueprint.get("/notices")
+def get_notices():  # type: ignore[no-untyped-def]
+    unread = request.args.get("unread", "").lower() in ("1", "true", "yes")
+    with _runtime().db.read() as conn:
+        return jsonify({"notices": [views.notice_view(row) for row in list_notices(conn, g.shop_id, unread_only=unread)]})
+
+
+@blueprint.post("/notices/<int:notice_id>/read")
+def read_notice(notice_id: int):  # type: ignore[no-untyped-def]
+    runtime = _runtime()
+    with runtime.db.write() as conn:
+        if not mark_read(conn, g.shop_id, notice_id, runtime.clock()):
+            raise ApiError(404, f"no notice {notice_id} in this shop")
+    return jsonify({"id": notice_id, "read": True})

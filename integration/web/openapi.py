@@ -15,6 +15,7 @@ def _ok(schema: dict[str, Any], description: str = "OK", status: str = "200") ->
 
 
 MEMBER_ID = {"name": "member_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+REFERRAL_ID = {"name": "referral_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"},
                    "description": "A retried request with the same key returns the first result."}
 
@@ -45,6 +46,25 @@ SCHEMAS: dict[str, Any] = {
             "pending", "issued", "failed", "expired"]}, "url": {"type": ["string", "null"]},
         "expires_at": {"type": ["string", "null"], "format": "date-time"}}},
     "Program": {"type": "object", "description": "The merchant's program rules (see README)."},
+    "Notice": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "kind": {"type": "string"}, "message": {"type": "string"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "read_at": {"type": ["string", "null"], "format": "date-time"}}},
+    "Referral": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "status": {"type": "string", "enum": [
+            "invited", "review", "pending", "credited", "reversed", "blocked", "rejected"]},
+        "reason": {"type": ["string", "null"], "description": "Why it is blocked, held, rejected or reversed."},
+        "flag": {"type": ["string", "null"], "description": "A suspicion found at invitation time."},
+        "referrer": {"type": "object", "properties": {"member_id": {"type": "integer"},
+                                                      "email": {"type": ["string", "null"]},
+                                                      "customer_id": {"type": "string"}}},
+        "friend_email": {"type": "string"}, "friend_member_id": {"type": ["integer", "null"]},
+        "code": {"type": ["string", "null"]}, "code_status": {"type": "string"},
+        "order_id": {"type": ["string", "null"]}, "order_total": {"type": ["string", "null"]},
+        "points": {"type": "integer"}, "created_at": {"type": "string", "format": "date-time"},
+        "converted_at": {"type": ["string", "null"], "format": "date-time"},
+        "credit_at": {"type": ["string", "null"], "format": "date-time"},
+        "credited_at": {"type": ["string", "null"], "format": "date-time"}}},
     "Event": {"type": "object", "properties": {
         "id": {"type": "integer"}, "topic": {"type": "string"}, "status": {"type": "string"},
         "error": {"type": ["string", "null"]}, "attempts": {"type": "integer"}}},
@@ -94,5 +114,30 @@ OPENAPI: dict[str, Any] = {
             "responses": _ok({"type": "object"}, "Queued", "202")}},
         "/stats": {"get": {"summary": "Points issued, redeemed, expired, outstanding; members per tier",
                            "responses": _ok({"type": "object"})}},
+        "/referrals": {"get": {"summary": "Referrals, newest first, with the program's results (sent, converted, revenue, cost, ROI)",
+                               "parameters": [
+                                   {"name": "status", "in": "query", "schema": {"type": "string", "enum": [
+                                       "invited", "review", "pending", "credited", "reversed", "blocked", "rejected"]}},
+                                   {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 500}},
+                                   {"name": "before_id", "in": "query", "schema": {"type": "integer"}}],
+                               "responses": _ok({"type": "object", "properties": {
+                                   "referrals": {"type": "array", "items": _ref("Referral")},
+                                   "summary": {"type": "object"}}})}},
+        "/referrals/{referral_id}/approve": {"post": {
+            "summary": "Approve a referral held for review: the reward follows after the pending period",
+            "parameters": [REFERRAL_ID], "responses": _ok(_ref("Referral"))}},
+        "/referrals/{referral_id}/reject": {"post": {
+            "summary": "Reject a referral (held for review, or not yet rewarded) with an optional reason",
+            "parameters": [REFERRAL_ID],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"reason": {"type": "string"}}}}}},
+            "responses": _ok(_ref("Referral"))}},
+        "/notices": {"get": {"summary": "What the merchant must be told (e.g. webhooks the store had disabled and we re-created), newest first",
+                             "parameters": [{"name": "unread", "in": "query", "schema": {"type": "boolean"}}],
+                             "responses": _ok({"type": "object", "properties": {
+                                 "notices": {"type": "array", "items": _ref("Notice")}}})}},
+        "/notices/{notice_id}/read": {"post": {"summary": "Mark a notice as read", "parameters": [
+            {"name": "notice_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "responses": _ok({"type": "object"})}},
     },
 }

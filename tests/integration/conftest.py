@@ -59,7 +59,7 @@ def service(settings, db, clock):  # type: ignore[no-untyped-def]
     runtime.clock = clock
     app = create_app(runtime)
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     with db.write() as conn:
         shop_id = add_shop(conn, runtime.box, platform="fake", domain="shop-a.example", now=clock(),

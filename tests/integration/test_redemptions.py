@@ -145,6 +145,7 @@ def test_openapi_document_lists_every_route(service):  # type: ignore[no-untyped
     app_routes = {
         "/members", "/members/{member_id}", "/members/{member_id}/ledger", "/members/{member_id}/redemptions",
         "/members/{member_id}/adjustments", "/program", "/rewards", "/events", "/events/{event_id}/replay", "/stats",
+        "/notices", "/notices/{notice_id}/read",
     }
     assert set(document["paths"]) == app_routes
 
