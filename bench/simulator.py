@@ -4,12 +4,12 @@ and a campaign, and prints the time and orders/s. A progress bar goes to stderr.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from random import Random
 
+from bench.__main__ import progress
 from integration.program import Campaign, Program, Tier
 from integration.simulator import HistoricOrder, simulate
 
@@ -38,12 +38,7 @@ def bench_program() -> Program:
 
 
 def bar(done: int, total: int) -> None:
-    width = 30
-    filled = width * done // max(total, 1)
-    sys.stderr.write(f"\r  simulating [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}")
-    if done >= total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
+    progress("simulating", done, total)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -296,19 +296,13 @@ def jobs_run() -> None:
 @pass_context
 def jobs_run_reconcile(obj: Context, shop_name: str | None, now_text: str | None) -> None:
     """Read back orders changed in the store since the last run and apply what webhooks missed."""
-    from datetime import datetime, timezone
-
     from sqlalchemy import select
 
     from integration.db.tables import shops
     from integration.ports import StoreWriteError
     from scheduler.reconcile import reconcile_shop
     runtime = obj.runtime
-    try:
-        now = datetime.fromisoformat(now_text) if now_text else runtime.clock()
-    except ValueError:
-        raise click.BadParameter(f"{now_text!r} is not an ISO time", param_hint="--now") from None
-    now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+    now = _now(runtime, now_text)
     if shop_name:
         shop_ids = [_shop_id(runtime, shop_name)]
     else:
@@ -347,6 +341,16 @@ def jobs_run_repair_webhooks(obj: Context, shop_name: str | None) -> None:
         sys.exit(1)
 
 
+def _now(runtime: Runtime, now_text: str | None):  # type: ignore[no-untyped-def]
+    """`--now ISO-TIME` (UTC unless it says otherwise), or the clock."""
+    from datetime import datetime, timezone
+    try:
+        now = datetime.fromisoformat(now_text) if now_text else runtime.clock()
+    except ValueError:
+        raise click.BadParameter(f"{now_text!r} is not an ISO time", param_hint="--now") from None
+    return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+
+
 def _job_command(name: str, summary: str) -> None:
     """`loyalty jobs run NAME [--shop S] [--now ISO-TIME]` for one of scheduler.jobs.JOBS."""
 
@@ -355,16 +359,9 @@ def _job_command(name: str, summary: str) -> None:
     @click.option("--now", "now_text", help="ISO time to run as (default: the clock), for time travel.")
     @pass_context
     def command(obj: Context, shop_name: str | None, now_text: str | None) -> None:
-        from datetime import datetime, timezone
-
         from scheduler.service import run_job
         runtime = obj.runtime
-        try:
-            now = datetime.fromisoformat(now_text) if now_text else runtime.clock()
-        except ValueError:
-            raise click.BadParameter(f"{now_text!r} is not an ISO time", param_hint="--now") from None
-        now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
-        for result in run_job(runtime, name, now, _shop_id(runtime, shop_name) if shop_name else None):
+        for result in run_job(runtime, name, _now(runtime, now_text), _shop_id(runtime, shop_name) if shop_name else None):
             click.echo(str(result))
 
 

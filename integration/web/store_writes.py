@@ -3,11 +3,12 @@ the customer (API client or portal visitor) sees it; if the store is slow or dow
 retries it later and the redemption stays `pending` until then."""
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from integration.db.tables import outbox, redemptions
+from integration.db.tables import outbox, outbox_attempts, redemptions
 from integration.outbox import claim
 from integration.runtime import Runtime
 
@@ -22,5 +23,22 @@ def deliver_now(runtime: Runtime, row: Any) -> Any:
         runner = runtime.outbox_runner()
         for claimed in claim(runtime.db, runtime.clock(), 1, only_id=pending):
             runner.deliver(claimed, runtime.clock())
-    with runtime.db.read() as conn:
-        return conn.execute(select(redemptions).where(redemptions.c.id == row.id)).one()
+    return _settled(runtime, row.id)
+
+
+def _settled(runtime: Runtime, redemption_id: int, wait_seconds: float = 5.0) -> Any:
+    """The redemption once its write is settled, or as it stands after `wait_seconds`: when the
+    worker thread claimed the write first, the customer should still see the code it writes."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        with runtime.db.read() as conn:
+            row = conn.execute(select(redemptions).where(redemptions.c.id == redemption_id)).one()
+            write = conn.execute(select(outbox.c.id, outbox.c.attempts).where(
+                outbox.c.shop_id == row.shop_id, outbox.c.dedupe_key == f"code:{redemption_id}",
+                outbox.c.status == "pending")).first()
+            recorded = conn.execute(select(func.count()).select_from(outbox_attempts).where(
+                outbox_attempts.c.outbox_id == write.id)).scalar_one() if write else 0
+        writing = write is not None and write.attempts > recorded  # claimed, its attempt not yet recorded
+        if row.status != "pending" or not writing or time.monotonic() > deadline:
+            return row
+        time.sleep(0.05)
