@@ -2,11 +2,20 @@
 twice; Arabic is laid out right to left; a tampered link shows the error page."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import select
 
 from integration.db.tables import members, redemptions
 from tests.integration.conftest import service  # noqa: F401 - the running service fixture
 from tests.integration.portal_helpers import member_with_order, portal_link
+
+
+def _screenshot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """For a person to look at: var/screenshots/ (not committed)."""
+    folder = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / name), full_page=True)
 
 
 def _state(running, member_id: int) -> tuple[int, list[str]]:  # type: ignore[no-untyped-def]
@@ -36,6 +45,7 @@ def test_open_the_link_redeem_and_nothing_is_spent_twice(service, page):  # noqa
     assert page.inner_text("#code") == codes[0]
     assert page.get_attribute("#apply", "href") == f"https://shop-a.example/discount/{codes[0]}"
     assert page.inner_text("#balance-after") == "Points left to spend: 100 points"
+    _screenshot(page, "portal-redeemed.png")
     # when the same form is sent again (a retried request)
     again = page.request.post(f"{link}/redeem", form={"form_token": token or "", "reward_id": "r200"})
     # then it shows the same code and spends nothing
@@ -53,6 +63,7 @@ def test_the_arabic_page_is_right_to_left(service, page):  # noqa: F811
     page.goto(portal_link(service, member_id))
     assert page.evaluate("getComputedStyle(document.documentElement).direction") == "rtl"
     assert page.evaluate("document.documentElement.lang") == "ar"
+    _screenshot(page, "portal-ar.png")
     assert page.inner_text("#points") == "300 نقطة"
     name = page.locator("#rewards li").first.locator("span").first.bounding_box()
     button = page.locator("button[data-reward=r200]").bounding_box()
