@@ -197,7 +197,7 @@ def order_paid(conn: Connection, shop_id: int, event: OrderPaid, friend_member_i
     if not codes:
         return None
     row = conn.execute(select(referrals).where(
-        referrals.c.shop_id == shop_id, func.upper(referrals.c.code).in_(codes),
+        referrals.c.shop_id == shop_id, referrals.c.code.in_(codes),  # stored upper-case
         referrals.c.status == "invited").limit(1)).first()
     if row is None:
         return None
