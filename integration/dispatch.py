@@ -4,11 +4,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, String, cast, delete, literal, select, update
 
 from integration import services
 from integration.db import repo
-from integration.db.tables import exports, ledger_entries, members, orders, redemptions, shops
+from integration.db.tables import (
+    exports,
+    ledger_entries,
+    members,
+    orders,
+    redemptions,
+    referral_visits,
+    referrals,
+    shops,
+)
 from integration.events import (
     AppUninstalled,
     CustomerDataRequested,
@@ -79,6 +88,11 @@ def redact_customer(conn: Connection, shop_id: int, customer_id: str) -> None:
     conn.execute(update(members).where(members.c.shop_id == shop_id, members.c.customer_id == customer_id).values(
         email=None, first_name=None, last_name=None, birthday=None, locale=None,
         accepts_marketing=False, redacted=True))
+    member_ids = select(members.c.id).where(members.c.shop_id == shop_id, members.c.customer_id == customer_id)
+    conn.execute(update(referrals).where(referrals.c.shop_id == shop_id, referrals.c.friend_member_id.in_(member_ids))
+                 .values(friend_email="", friend_key=literal("redacted:") + cast(referrals.c.id, String)))
+    conn.execute(delete(referral_visits).where(referral_visits.c.shop_id == shop_id,
+                                               referral_visits.c.member_id.in_(member_ids)))
 
 
 def _plain(value: Any) -> Any:

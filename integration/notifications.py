@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 MARKETING = frozenset({"points_earned", "reminder"})
 RETRY_SECONDS = (60, 300, 1800, 3 * 3600, 12 * 3600)
+LINK_KINDS = frozenset({"welcome", "reminder", "portal_link"})  # create the referral link (once per member)
 LEASE_SECONDS = 300
 
 
@@ -34,8 +35,8 @@ def queue(conn: Connection, shop_id: int, member_id: int, kind: str, key: str, c
     member = conn.execute(select(members.c.email, members.c.accepts_marketing, members.c.unsubscribed).where(
         members.c.shop_id == shop_id, members.c.id == member_id)).first()
     reason = _refusal(member, kind)
-    if not reason:
-        referrals.ensure_link(conn, shop_id, member_id, now)  # every email carries the member's referral link
+    if not reason and kind in LINK_KINDS:
+        referrals.ensure_link(conn, shop_id, member_id, now)  # emails carry the member's referral link from here on
     return repo.insert_once(conn, emails, {
         "shop_id": shop_id, "member_id": member_id, "kind": kind, "idempotency_key": key[:200],
         "marketing": kind in MARKETING, "context": context, "status": "skipped" if reason else "pending",

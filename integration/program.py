@@ -262,7 +262,7 @@ def _check_referrals(check: _Checker, referrals: Referrals) -> None:
     if referrals.pending_days is not None:
         check.between(referrals.pending_days, 0, 365, f"{path}.pending_days")
     check.between(referrals.max_friends_per_ip, 0, 1000, f"{path}.max_friends_per_ip")
-    for index, domain in enumerate(referrals.disposable_domains):
+    for domain in referrals.disposable_domains:
         check.require("." in domain.strip() and " " not in domain.strip(), f"{path}.disposable_domains",
                       f"{domain!r} is not a domain")
 

@@ -61,8 +61,17 @@ def money_text(value: Decimal) -> str:
     return format(value, "f")
 
 
+def _eligibility(code: DiscountCode, api_version: str) -> dict[str, Any]:
+    """The member only; a code for someone who is not a customer yet (a referred friend's welcome
+    code, `customer_id` "") is open to every buyer and single use. Shopify code discounts have no
+    "first order only" switch: the core checks that the friend is new when the order arrives."""
+    if code.customer_id:
+        return {"customers": {"add": [gid("Customer", code.customer_id)]}}
+    return {"all": "ALL"} if uses_context(api_version) else {"all": True}
+
+
 def _common(code: DiscountCode, api_version: str) -> dict[str, Any]:
-    eligibility = {"customers": {"add": [gid("Customer", code.customer_id)]}}
+    eligibility = _eligibility(code, api_version)
     fields: dict[str, Any] = {
         "title": code.title,
         "code": code.code,

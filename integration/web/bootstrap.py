@@ -7,8 +7,9 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from flask import Flask, g, jsonify, request
-from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import RequestEntityTooLarge
+from sqlalchemy.exc import DataError, SQLAlchemyError
+from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.routing import IntegerConverter
 
 from integration.config import Settings
 from integration.crypto import SecretBox
@@ -82,6 +83,7 @@ def create_app(runtime: Runtime) -> Flask:
     from webhooks import ingest
 
     app = Flask(__name__)
+    app.url_map.converters["int"] = DatabaseId  # before any route: an id past 64 bits is a 404, not a 500
     app.config.update(SECRET_KEY=runtime.settings.server.secret_key,
                       MAX_CONTENT_LENGTH=runtime.settings.server.max_body_bytes, JSON_SORT_KEYS=False)
     app.extensions["loyalty"] = runtime
@@ -115,6 +117,14 @@ def create_app(runtime: Runtime) -> Flask:
     return app
 
 
+class DatabaseId(IntegerConverter):
+    """`<int:…>` in every route: at most 2**63 - 1, the largest key PostgreSQL and SQLite hold."""
+
+    def __init__(self, url_map, *args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def _observability(app: Flask, runtime: Runtime) -> None:
     """`/metrics`, request ids (X-Request-Id in and out, stamped on every log line), and a JSON
     413 for a body over `server.max_body_bytes`."""
@@ -138,6 +148,22 @@ def _observability(app: Flask, runtime: Runtime) -> None:
                 logs.REQUEST_ID.reset(token)
             except ValueError:  # set in another context: nothing of ours to undo
                 pass
+
+    @app.errorhandler(NotFound)
+    @app.errorhandler(MethodNotAllowed)
+    def _json_for_machines(error):  # type: ignore[no-untyped-def]
+        """The API and webhook senders read JSON, even for a path or method that does not exist."""
+        if request.path.startswith(("/api/", "/webhooks/")):
+            return jsonify({"error": error.description}), error.code
+        return error
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def _out_of_range(error):  # type: ignore[no-untyped-def]
+        """A number too large for the database (SQLite's OverflowError, PostgreSQL's data exceptions
+        such as a negative LIMIT) came from the request: the sender's mistake, not a crash."""
+        log.warning("%s %s: value out of range: %s", request.method, request.path, type(error).__name__)
+        return jsonify({"error": "a value in the request is out of range"}), 400
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(_error):  # type: ignore[no-untyped-def]

@@ -146,6 +146,7 @@ def test_openapi_document_lists_every_route(service):  # type: ignore[no-untyped
         "/members", "/members/{member_id}", "/members/{member_id}/ledger", "/members/{member_id}/redemptions",
         "/members/{member_id}/adjustments", "/program", "/rewards", "/events", "/events/{event_id}/replay", "/stats",
         "/notices", "/notices/{notice_id}/read",
+        "/referrals", "/referrals/{referral_id}/approve", "/referrals/{referral_id}/reject",
     }
     assert set(document["paths"]) == app_routes
 
