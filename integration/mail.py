@@ -199,7 +199,20 @@ def render(conn: Connection, settings: Settings, kind: str, shop_id: int, member
         if (kind in MARKETING if marketing is None else marketing) else None
     content = _with_referral_link(conn, settings, _content(kind, summary, lang, context, portal, conn, now), lang,
                                   shop_id, member_id)
-    return _layout(content, lang, summary, unsubscribe)
+    email = _layout(content, lang, summary, unsubscribe)
+    return _with_sender(email, repo.current_program(conn, shop_id), summary.shop.name, settings.email.sender)
+
+
+def _with_sender(email: Email, program: Any, shop_name: str, sender: str) -> Email:
+    """From: the program's sender name (else the configured one, else the shop's) at the
+    configured address (`email.sender`); Reply-To when the program sets one."""
+    from dataclasses import replace
+    from email.utils import parseaddr
+    configured_name, address = parseaddr(sender)
+    headers = {**email.headers, "From": formataddr((program.email_from_name or configured_name or shop_name, address))}
+    if program.email_reply_to:
+        headers["Reply-To"] = program.email_reply_to
+    return replace(email, headers=headers)
 
 
 def _with_referral_link(conn: Connection, settings: Settings, content: Content, lang: Lang, shop_id: int,
@@ -228,13 +241,14 @@ def render_reminder(conn: Connection, settings: Settings, shop_id: int, member_i
 
 def to_message(email: Email, sender: str, message_id: str) -> EmailMessage:
     message = EmailMessage()
-    message["From"] = sender
+    message["From"] = email.headers.get("From", sender)
     message["To"] = formataddr(("", email.to))
     message["Subject"] = email.subject
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id
     for name, value in email.headers.items():
-        message[name] = value
+        if name != "From":
+            message[name] = value
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")
     message["Content-Language"] = Lang(email.lang).html_lang  # after set_content, which drops Content-*

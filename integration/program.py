@@ -153,6 +153,9 @@ class Program:
     return_points_for_expired_codes: bool = False  # an unused code's points come back at its expiry
     membership_reminder_days: int = 7  # remind this many days before a paid membership ends
     tier_warning_days: int = 14  # warn this many days before a tier would be lowered
+    email_from_name: str = ""  # shown as the sender of the shop's emails ("" = the shop's name)
+    email_reply_to: str = ""  # where customers' replies go ("" = no Reply-To)
+    language: str = ""  # customers without a locale of their own: en, fr, zh_Hans, zh_Hant, ar ("" = the shop's)
     referrals: Referrals = field(default_factory=Referrals)
 
 

@@ -120,8 +120,10 @@ def aware(moment: datetime | None) -> datetime | None:
 
 
 def shop_info(conn: Connection, shop_id: int) -> Shop:
+    """The shop as customers see it; the program's language, when set, overrides the shop's locale."""
     row = repo.shop_row(conn, shop_id)
-    return Shop(row.id, row.name or row.domain, row.domain, row.platform, row.currency, row.locale)
+    language = repo.current_program(conn, shop_id).language
+    return Shop(row.id, row.name or row.domain, row.domain, row.platform, row.currency, language or row.locale)
 
 
 def member_summary(conn: Connection, shop_id: int, member_id: int, now: datetime,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import html
 import logging
 from typing import Any
 
@@ -141,7 +140,7 @@ def home():  # type: ignore[no-untyped-def]
         except StoreWriteError as error:
             log.warning("shopify %s: token exchange failed: %s", session.shop, error)
             return _text(502, "Shopify did not grant access; reload the app to try again")
-        return _page(session.shop)
+        return redirect("/admin?" + request.query_string.decode(), 302)  # the merchant pages, same token
     if request.args.get("hmac"):
         return install()
     return _text(400, "open loyalty-bridge from your Shopify admin")
@@ -217,9 +216,3 @@ def _decode_host(host: str) -> str | None:
         except (binascii.Error, ValueError):
             continue
     return None
-
-
-def _page(shop: str) -> Response:
-    body = (f"<!doctype html><html><head><meta charset='utf-8'><title>loyalty-bridge</title></head>"
-            f"<body><h1>loyalty-bridge</h1><p>Installed for {html.escape(shop)}.</p></body></html>")
-    return Response(body, mimetype="text/html")

@@ -234,3 +234,21 @@ def test_the_schedulers_warnings_are_rendered(mailed):
     assert [m["Subject"] for m in received(sink)[1:]] == [
         "120 points expire on Apr 1, 2026", "Your vip membership has ended", "Keep your Gold tier"]
     assert "Your Gold tier lasts until Mar 20, 2026." in body_of(received(sink)[-1])
+
+
+def test_the_program_names_the_sender_sets_reply_to_and_the_language(mailed, clock):  # type: ignore[no-untyped-def]
+    from integration.db import repo
+    from integration.program import program_to_dict
+    from integration.redemption import update_program
+    service, sink = mailed
+    with service.runtime.db.write() as conn:
+        program = program_to_dict(repo.current_program(conn, service.shop_id))
+        update_program(conn, service.shop_id, dict(program, email_from_name="Ann's Shop",
+                                                    email_reply_to="help@shop-a.example", language="fr"), clock())
+    member_with_order(service, "20.00")
+    send(service)
+    welcome = received(sink)[0]
+    sender = welcome["From"].addresses[0]
+    assert (sender.display_name, sender.addr_spec) == ("Ann's Shop", "rewards@shop-a.example")
+    assert welcome["Reply-To"] == "help@shop-a.example"
+    assert welcome["Content-Language"] == "fr"
