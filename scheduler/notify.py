@@ -31,8 +31,9 @@ def reminders(conn: Connection, shop_id: int, member_ids: Sequence[int], now: da
              "status": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now}
             for member_id in member_ids]
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return conn.execute(dialect.insert(emails).on_conflict_do_nothing(
-        index_elements=["shop_id", "idempotency_key"]), rows).rowcount
+    inserted = conn.execute(dialect.insert(emails).on_conflict_do_nothing(
+        index_elements=["shop_id", "idempotency_key"]).returning(emails.c.id), rows)
+    return len(inserted.all())  # rowcount is -1 for a batched insert on PostgreSQL
 
 
 def points_expiring(conn: Connection, runtime: Runtime, shop_id: int, member: Any, lots: Sequence[Lot],
