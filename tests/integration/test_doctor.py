@@ -93,7 +93,7 @@ def test_bad_config_and_an_old_schema_are_problems(shopify_runtime, db, db_url, 
                                          base_url="http://loyalty.example.com"), platforms=shopify_runtime.platforms, db=db)
     with db.write() as conn:
         newest = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-        conn.execute(text("UPDATE alembic_version SET version_num = '0004'"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0006'"))
     # when
     try:
         findings = examine(runtime)

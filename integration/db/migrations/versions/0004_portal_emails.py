@@ -1,14 +1,14 @@
 """customer portal and emails: the email queue (once per event) and portal order claims
 
-Revision ID: 0005
-Revises: 0006 (the head when written; 0004_job_runs now revises 0005 — the lead orders the chain on commit)
+Revision ID: 0004
+Revises: 0003
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0005'
-down_revision = '0006'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
