@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, g, make_response, redirect, render_template, request, url_for
 
-from integration import reports
+from integration import metrics, reports
 from integration.db import repo
 from integration.program import ProgramError, program_to_dict, validate, program_from_dict
 from integration.redemption import update_program
@@ -111,6 +111,7 @@ def signed_out():  # type: ignore[no-untyped-def]
 def dashboard():  # type: ignore[no-untyped-def]
     with runtime().db.read() as conn:
         data = reports.dashboard(conn, shop_id(), now())
+    data["queues"] = metrics.health_snapshot(runtime(), shop_id())  # the same numbers as /metrics
     weeks = data["weeks"]
     charts = {
         "points": admin_charts.grouped_bars(

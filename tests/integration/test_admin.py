@@ -168,6 +168,7 @@ def test_dashboard_replay_and_donations(service):  # type: ignore[no-untyped-def
     session = signed_in(service)
     page = session.get(f"{service.base_url}/admin/", timeout=10).text
     assert page.count("<svg") == 2 and 'id="failed-events"' in page
+    assert "1 webhook events," in page.split('<th>Failed</th>')[1].split("</tr>")[0]  # the health panel
     event_id = service.api("GET", "/events?status=failed").json()["events"][0]["id"]
     token = csrf(session, f"{service.base_url}/admin/")
     assert session.post(f"{service.base_url}/admin/events/{event_id}/replay", data={"csrf_token": token},
