@@ -22,7 +22,7 @@ from flask import Blueprint, Response, current_app, redirect, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from adapters.shopify import auth, tokens
-from integration.ports import StoreWriteError
+from integration.ports import StoreAuthError, StoreWriteError
 from integration.runtime import Runtime
 from integration.shops import find_shop, install_with_grant
 
@@ -113,6 +113,9 @@ def callback():  # type: ignore[no-untyped-def]
         return _text(403, "install request rejected: the callback names another shop")
     try:
         grant = tokens.exchange_code(oauth_app(runtime), granted.shop, granted.code)
+    except StoreAuthError as error:  # a spent or expired code: a replayed callback, or a slow one
+        log.warning("shopify %s: code refused: %s", granted.shop, error)
+        return _text(400, "this install link was already used or has expired: start again from Shopify")
     except StoreWriteError as error:
         log.warning("shopify %s: code exchange failed: %s", granted.shop, error)
         return _text(502, "Shopify did not grant access; please try installing again")

@@ -114,7 +114,8 @@ def test_a_refused_code_saves_nothing(shopify_service):  # type: ignore[no-untyp
     callback = service.fake.callback_query(SHOP, state, now=service.runtime.clock().timestamp())
     service.fake.shop(SHOP).codes_issued.clear()  # e.g. the code was already used
     response = service.session.get(f"{service.base_url}/shopify/callback?{callback}", allow_redirects=False, timeout=10)
-    assert response.status_code == 502
+    assert response.status_code == 400
+    assert "already used or has expired" in response.text
     assert shop_count(service) == 0
 
 
