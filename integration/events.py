@@ -69,6 +69,7 @@ class OrderPaid:
     line_items: tuple[LineItem, ...] = ()
     discount_codes: tuple[str, ...] = ()
     total: Decimal = ZERO  # what the customer paid in all, for reports
+    shipping_address: str | None = None  # one line (street, postal code, city, country), for fraud checks
 
 
 @dataclass(frozen=True, slots=True)

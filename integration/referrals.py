@@ -204,9 +204,11 @@ def order_paid(conn: Connection, shop_id: int, event: OrderPaid, friend_member_i
     settings = program.referrals
     referrer = repo.lock_member(conn, shop_id, row.referrer_id)
     eligible = eligible_amount(event.amounts, program.basis)
+    friend_address = rules.normalise_address(event.shipping_address) if event.shipping_address else None
     blocked = rules.check_conversion(
-        settings, rules.Person(referrer.customer_id, referrer.email),
-        rules.Person(event.customer.customer_id, event.customer.email or row.friend_email),
+        settings, rules.Person(referrer.customer_id, referrer.email,
+                               friend_address if friend_address in _addresses(conn, shop_id, referrer.id) else None),
+        rules.Person(event.customer.customer_id, event.customer.email or row.friend_email, friend_address),
         friend_had_orders=_had_orders(conn, shop_id, friend_member_id, event.order_id),
         order_eligible=eligible, rewards_this_month=_rewards_in_month(conn, shop_id, referrer.id, event.paid_at))
     changes: dict[str, Any] = {"friend_member_id": friend_member_id, "order_id": event.order_id,
@@ -225,6 +227,13 @@ def order_paid(conn: Connection, shop_id: int, event: OrderPaid, friend_member_i
     if changes["status"] == "pending" and changes["credit_at"] <= now:
         return _credit(conn, shop_id, row.id, now)
     return changes["status"]
+
+
+def _addresses(conn: Connection, shop_id: int, member_id: int) -> set[str]:
+    """The referrer's shipping addresses, normalised, from their orders."""
+    found = conn.execute(select(orders.c.shipping_address).distinct().where(
+        orders.c.shop_id == shop_id, orders.c.member_id == member_id, orders.c.shipping_address.is_not(None)))
+    return {rules.normalise_address(address) for (address,) in found}
 
 
 def _pending_days(program: Program) -> int:

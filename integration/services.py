@@ -67,6 +67,7 @@ def record_order_paid(conn: Connection, shop_id: int, event: OrderPaid, now: dat
         "order_number": event.order_number, "currency": event.currency, "total": event.total,
         "eligible": eligible_amount(event.amounts, program.basis), "earned_points": points,
         "program_version": program.version, "discount_codes": list(event.discount_codes),
+        "shipping_address": event.shipping_address[:500] if event.shipping_address else None,
         "paid_at": event.paid_at,
     }, ["shop_id", "order_id"])
     if new_order is None:

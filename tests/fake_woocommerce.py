@@ -158,6 +158,7 @@ class FakeWooStore:
                         "collection": [{"href": f"{self.url}{PREFIX}orders"}]},
             )
             order["billing"] = {**order["billing"], "email": email}
+            order["shipping"] = {**order["shipping"], "address_1": f"{customer_id or email} Market"}  # their own
             self._check_order(order)
             self.orders[order_id] = order
             sends = self._deliveries_for("order.created", order)

@@ -36,10 +36,10 @@ def sign(body: bytes, secret: str) -> str:
 
 def order_body(order_id: str, customer_id: str, amount: str, *, paid_at: str = "2026-03-01T12:00:00+00:00",
                email: str | None = None, shipping: str = "0", lines: list[dict] | None = None,
-               codes: list[str] | None = None) -> bytes:
+               codes: list[str] | None = None, address: str | None = None) -> bytes:
     return json.dumps({"order_id": order_id, "customer_id": customer_id, "email": email, "amount": amount,
                        "shipping": shipping, "paid_at": paid_at, "lines": lines or [],
-                       "codes": codes or []}).encode()
+                       "codes": codes or [], "address": address}).encode()
 
 
 def refund_body(order_id: str, refund_id: str, amount: str, at: str = "2026-03-02T12:00:00+00:00") -> bytes:
@@ -82,7 +82,8 @@ class FakePlatform:
                               amounts=Amounts(merchandise=Decimal(data["amount"]), shipping=Decimal(data.get("shipping", "0"))),
                               order_number=f"#{data['order_id']}", line_items=lines,
                               discount_codes=tuple(data.get("codes", ())),
-                              total=Decimal(data["amount"]) + Decimal(data.get("shipping", "0")))]
+                              total=Decimal(data["amount"]) + Decimal(data.get("shipping", "0")),
+                              shipping_address=data.get("address"))]
         if topic == "order/refunded":
             return [OrderRefunded(order_id=str(data["order_id"]), refund_id=str(data["refund_id"]),
                                   refunded_at=datetime.fromisoformat(data["at"]),

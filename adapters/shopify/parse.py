@@ -130,7 +130,16 @@ def order_paid(order: Json) -> OrderPaid | Ignored:
         line_items=lines,
         discount_codes=tuple(d["code"] for d in order.get("discount_codes") or [] if d.get("code")),
         total=money(order.get("total_price_set") or order.get("total_price"), "total_price"),
+        shipping_address=one_line(order.get("shipping_address"), ("address1", "address2", "zip", "city", "country_code")),
     )
+
+
+def one_line(address: Any, keys: tuple[str, ...]) -> str | None:
+    """An address as one line of its non-empty parts, in `keys` order; None when there is none."""
+    if not isinstance(address, dict):
+        return None
+    parts = [str(address[key]).strip() for key in keys if address.get(key) and str(address[key]).strip()]
+    return ", ".join(parts) or None
 
 
 def refund(data: Json, customer: Customer | None = None) -> OrderRefunded:

@@ -103,7 +103,17 @@ def order_paid(order: Mapping[str, Any]) -> OrderPaid | None:
             for line in _objects(order.get("coupon_lines")) if line.get("code")
         ),
         total=_money(order.get("total"), "total"),
+        shipping_address=_one_line(order.get("shipping")),
     )
+
+
+def _one_line(address: Any) -> str | None:
+    """The shipping address as one line of its non-empty parts; None when the order has none."""
+    if not isinstance(address, Mapping):
+        return None
+    keys = ("address_1", "address_2", "postcode", "city", "country")
+    parts = [str(address[key]).strip() for key in keys if address.get(key) and str(address[key]).strip()]
+    return ", ".join(parts) or None
 
 
 def order_amounts(order: Mapping[str, Any], lines: tuple[LineItem, ...]) -> Amounts:

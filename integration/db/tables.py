@@ -146,6 +146,7 @@ orders = Table(
     Column("earned_points", BigInteger, nullable=False),
     Column("program_version", Integer, nullable=False),
     Column("discount_codes", JSON, nullable=False, default=list),
+    Column("shipping_address", String(500)),  # one line, as the store sent it (referral fraud checks)
     _ts("paid_at", False),
     UniqueConstraint("shop_id", "order_id", name="uq_orders_shop_order"),
 )

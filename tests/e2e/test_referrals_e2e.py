@@ -39,6 +39,7 @@ def shopify_order(order_id: int, customer_id: int, email: str, *, codes: tuple[s
                  admin_graphql_api_id=f"gid://shopify/Order/{order_id}",
                  discount_codes=[{"code": code, "amount": "10.00", "type": "fixed_amount"} for code in codes])
     order["customer"].update(id=customer_id, email=email)
+    order["shipping_address"] = {**order["shipping_address"], "address1": f"{customer_id} Fake Street"}  # each their own
     return json.dumps(order).encode()
 
 

@@ -127,6 +127,23 @@ def test_self_referral_by_the_same_customer_at_checkout_is_blocked(service):  # 
     assert referral_entries(service.runtime) == []
 
 
+def test_self_referral_to_the_referrers_own_shipping_address_is_blocked(service):  # type: ignore[no-untyped-def]
+    # given a referrer whose order went to 12 Main Street, and a "friend" under a new name and email
+    service.deliver("order/paid", order_body("o-c1", "c1", "40.00", email="ann@example.com",
+                                             address="12 Main Street, Apt. 4, 75001, Paris, FR"))
+    service.work()
+    link = link_of(service.runtime, service.shop_id, member_id(service.runtime, service.shop_id, "c1"))
+    _, code = ask_code(service.session, service.base_url, link, "someone.else@example.com")
+    # when the friend's order ships to the same place, written differently
+    service.deliver("order/paid", order_body("f1", "f-c1", "60.00", email="someone.else@example.com",
+                                             codes=[code.lower()], address="12 main st apt 4 75001 PARIS FR"))
+    service.work()
+    # then the referral is blocked with its reason and nothing is credited
+    (row,) = referral_rows(service.runtime)
+    assert (row.status, row.reason, row.points) == ("blocked", "self-referral: the same address", 0)
+    assert referral_entries(service.runtime) == []
+
+
 def test_existing_customer_cannot_be_referred(service):  # type: ignore[no-untyped-def]
     link = referrer(service)
     referrer(service, customer="c2", email="carl@example.com")

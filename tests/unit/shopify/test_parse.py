@@ -39,6 +39,7 @@ ORDER_1002 = OrderPaid(
     line_items=(LineItem("921728736", "447654529", 1, Decimal("181.09"), "IPod Touch 8GB", "IPOD2009BLACK"),),
     discount_codes=("FAKE30",),
     total=Decimal("181.09"),
+    shipping_address="123 Fake Street, K2P 1L4, Fakecity, CA",  # address1, zip, city, country_code
 )
 GREEN = LineItem("632910392", "39072856", 1, Decimal("195.66"), "IPod Nano - 8gb", "IPOD2008GREEN")  # 199.00 - 3.34
 RED = LineItem("632910392", "49148385", 1, Decimal("195.67"), "IPod Nano - 8gb", "IPOD2008RED")  # 199.00 - 3.33
@@ -54,6 +55,7 @@ ORDER_1001 = OrderPaid(
     line_items=(GREEN, RED, BLACK),
     discount_codes=("TENOFF",),
     total=Decimal("598.94"),
+    shipping_address="Chestnut Street 92, 40202, Louisville, US",
 )
 REFUND_509562969 = OrderRefunded(
     order_id="450789469",

@@ -40,6 +40,7 @@ ORDER_727_PAID = OrderPaid(
                  title="Ship Your Idea \u2013 Color: Black, Size: M Test", sku="Bar3"),
     ),
     total=Decimal("29.35"),
+    shipping_address="969 Market, 94103, San Francisco, US",  # address_1, postcode, city, country
 )
 ORDER_723_PAID = OrderPaid(
     order_id="723",
@@ -53,6 +54,7 @@ ORDER_723_PAID = OrderPaid(
         LineItem(product_id="34", variant_id=None, quantity=1, amount=Decimal("20.00"), title="Woo Ninja"),
     ),
     total=Decimal("39.00"),
+    shipping_address="Av. Brasil, 432, 12345-000, Rio de Janeiro, BR",
 )
 # Refunds, lowest id first: 724 (-9.00) all merchandise (29.00 left); 726 (-10.00) merchandise too (20.00 left).
 REFUND_724 = OrderRefunded(order_id="723", refund_id="724", refunded_at=JOAO_CHANGED_AT,
