@@ -7,21 +7,19 @@ hash (fraud checks: same address as the referrer, many friends from one address)
 """
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from integration import referrals
 from integration.db import repo
-from integration.db.tables import outbox, outbox_attempts
 from integration.db.tables import referrals as referrals_table
 from integration.i18n import LANGUAGE_NAMES, Lang
-from integration.outbox import claim
 from integration.runtime import Runtime
 from integration.summary import apply_url, shop_info
 from integration.web.portal import _lang, _respond, _runtime, error_page
+from integration.web.store_writes import write_now
 
 blueprint = Blueprint("referral", __name__)
 
@@ -91,33 +89,9 @@ def get_code(code: str):  # type: ignore[no-untyped-def]
 
 def deliver_now(runtime: Runtime, row: Any) -> Any:
     """Write the friend's code into the store now if it answers; the referral as it then stands."""
-    with runtime.db.read() as conn:
-        pending = conn.execute(select(outbox.c.id).where(
-            outbox.c.shop_id == row.shop_id, outbox.c.dedupe_key == f"referral-code:{row.id}",
-            outbox.c.status == "pending")).scalar()
-    if pending is not None:
-        runner = runtime.outbox_runner()
-        for claimed in claim(runtime.db, runtime.clock(), 1, only_id=pending):
-            runner.deliver(claimed, runtime.clock())
-    return _settled(runtime, row.id)
-
-
-def _settled(runtime: Runtime, referral_id: int, wait_seconds: float = 5.0) -> Any:
-    """The referral once its code write is settled, or as it stands after `wait_seconds` (the
-    worker thread may have claimed the write first: the friend should still see the code)."""
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        with runtime.db.read() as conn:
-            row = conn.execute(select(referrals_table).where(referrals_table.c.id == referral_id)).one()
-            write = conn.execute(select(outbox.c.id, outbox.c.attempts).where(
-                outbox.c.shop_id == row.shop_id, outbox.c.dedupe_key == f"referral-code:{referral_id}",
-                outbox.c.status == "pending")).first()
-            recorded = conn.execute(select(func.count()).select_from(outbox_attempts).where(
-                outbox_attempts.c.outbox_id == write.id)).scalar_one() if write else 0
-        writing = write is not None and write.attempts > recorded  # claimed, its attempt not yet recorded
-        if row.code_status != "pending" or not writing or time.monotonic() > deadline:
-            return row
-        time.sleep(0.05)
+    return write_now(runtime, row.shop_id, f"referral-code:{row.id}",
+                     lambda conn: conn.execute(select(referrals_table).where(referrals_table.c.id == row.id)).one(),
+                     lambda current: current.code_status != "pending")
 
 
 def member_link(runtime: Runtime, shop_id: int, member_id: int) -> tuple[str, int] | None:
