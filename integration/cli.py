@@ -372,6 +372,7 @@ for _name, _summary in (
     ("tiers", "Keep or lower tiers whose qualification window has ended; warn before."),
     ("birthdays", "Give today's birthday rewards (shop timezone), once a year."),
     ("reminders", "Send the points reminder to members whose last one is N days old."),
+    ("referrals", "Credit referral rewards whose pending period is over."),
     ("outbox", "Deliver store writes that are due."),
 ):
     _job_command(_name, _summary)
