@@ -3,6 +3,7 @@ prior SELECT: `insert_once` is INSERT … ON CONFLICT DO NOTHING on both SQLite 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 from typing import Any
 
@@ -35,13 +36,16 @@ def insert_once(conn: Connection, table: Table, values: dict[str, Any],
 def insert_once_returning(conn: Connection, table: Table, values: dict[str, Any], conflict: list[str],
                           *columns: Any) -> Any:
     """As `insert_once`, returning the new row's `columns` (all by default), or None."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(table).values(**values)
-        .on_conflict_do_nothing(index_elements=conflict)
-        .returning(*(columns or table.c))
-    )
-    return conn.execute(statement).first()
+    statement = _insert_statement(conn.dialect.name, table, tuple(conflict), columns or tuple(table.c))
+    return conn.execute(statement, values).first()
+
+
+@lru_cache(maxsize=256)
+def _insert_statement(dialect_name: str, table: Table, conflict: tuple[str, ...], columns: tuple[Any, ...]) -> Any:
+    """Built once and executed with bound values: SQLAlchemy then reuses its compiled form
+    without rebuilding the statement and its cache key for every row (the worker's hot path)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=list(conflict)).returning(*columns)
 
 
 # -- programs --------------------------------------------------------------------------------
