@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from integration import metrics
-from integration.db import Database, repo
+from integration.db import Database, locked, repo
 from integration.db.tables import shops, store_budgets
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def take(db: Database, shop_id: int, policy: BudgetPolicy, cost: float | None = 
         repo.insert_once_returning(conn, store_budgets, {
             "shop_id": shop_id, "available": policy.maximum, "maximum": policy.maximum,
             "restore_rate": policy.restore_rate, "updated_at": _moment(now)}, ["shop_id"], store_budgets.c.shop_id)
-        row = conn.execute(db.for_update(select(store_budgets).where(store_budgets.c.shop_id == shop_id))).one()
+        row = conn.execute(locked(conn, select(store_budgets).where(store_budgets.c.shop_id == shop_id))).one()
         elapsed = max(0.0, now - _seconds(row.updated_at))
         available = min(row.maximum, row.available + elapsed * row.restore_rate)
         if available + EPSILON < cost:

@@ -498,11 +498,12 @@ def keys_rotate(obj: Context) -> None:
     from cryptography.fernet import InvalidToken
     from sqlalchemy import select, update
 
+    from integration.db import locked
     from integration.db.tables import shops
     runtime = obj.runtime
     rotated = 0
     with runtime.db.write() as conn:
-        rows = conn.execute(runtime.db.for_update(select(shops.c.id, shops.c.credentials, shops.c.webhook_secret))).fetchall()
+        rows = conn.execute(locked(conn, select(shops.c.id, shops.c.credentials, shops.c.webhook_secret))).fetchall()
         for row in rows:
             try:
                 values = {"credentials": runtime.box.rotate(row.credentials or ""),

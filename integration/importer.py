@@ -24,9 +24,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TextIO
 
 from sqlalchemy import Connection, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from integration.db import Database, repo
+from integration.db import Database, locked, repo
 from integration.db.tables import import_runs, ledger_entries, members
 from integration.program import Program
 from integration.rules.calendar import add_months
@@ -192,7 +191,7 @@ def _apply_chunk(conn: Connection, db: Database, shop_id: int, chunk: Sequence[I
         if tier_changed:
             tier_changes.append({"member": member.id, "tier": row.tier, "until": tier_until})
     if entries:
-        inserted = _insert_many(conn, ledger_entries, entries, ["shop_id", "source_key"],
+        inserted = repo.insert_many_once(conn, ledger_entries, entries, ["shop_id", "source_key"],
                                 ledger_entries.c.member_id, ledger_entries.c.points)
         _move_balances(conn, inserted)
     if tier_changes:
@@ -212,30 +211,21 @@ def _existing(conn: Connection, db: Database, shop_id: int,
     by_email: dict[str, Any] = {}
     if customer_ids:
         statement = select(*columns).where(members.c.shop_id == shop_id, members.c.customer_id.in_(customer_ids))
-        by_customer = {m.customer_id: m for m in conn.execute(db.for_update(statement))}
+        by_customer = {m.customer_id: m for m in conn.execute(locked(conn, statement))}
     if emails:
         statement = (select(*columns).where(members.c.shop_id == shop_id, members.c.email.in_(emails))
                      .order_by(members.c.id))
-        for member in conn.execute(db.for_update(statement)):
+        for member in conn.execute(locked(conn, statement)):
             by_email.setdefault(member.email, member)
     return by_customer, by_email
 
 
 def _insert_members(conn: Connection, shop_id: int, rows: Sequence[ImportRow], now: datetime) -> None:
-    _insert_many(conn, members, [{
+    repo.insert_many_once(conn, members, [{
         "shop_id": shop_id, "customer_id": row.customer_id, "email": row.email, "first_name": row.first_name,
         "last_name": row.last_name, "enrolled_at": now, "balance": 0, "lifetime_points": 0, "orders_count": 0,
         "total_spent": 0, "accepts_marketing": False, "unsubscribed": False, "redacted": False,
     } for row in rows], ["shop_id", "customer_id"], members.c.id)
-
-
-def _insert_many(conn: Connection, table: Any, values: list[dict[str, Any]], conflict: list[str],
-                 *returning: Any) -> list[Any]:
-    """INSERT … ON CONFLICT DO NOTHING for many rows, the rows actually inserted back. With
-    RETURNING, SQLAlchemy batches the rows into multi-row statements ("insertmanyvalues")."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).on_conflict_do_nothing(index_elements=conflict).returning(*returning)
-    return conn.execute(statement, values).all()
 
 
 def _imported(conn: Connection, shop_id: int, member_ids: list[int]) -> dict[int, tuple[int, int]]:

@@ -93,15 +93,7 @@ def portal_link(conn: Connection, shop_id: int, member_id: int, now: datetime) -
 
 def _claim(db: Any, now: datetime, limit: int) -> list[Any]:
     with db.write() as conn:
-        statement = (select(emails).where(emails.c.status == "pending", emails.c.next_attempt_at <= now)
-                     .order_by(emails.c.id).limit(limit))
-        if conn.dialect.name == "postgresql":
-            statement = statement.with_for_update(skip_locked=True)
-        rows = conn.execute(statement).fetchall()
-        for row in rows:
-            conn.execute(update(emails).where(emails.c.id == row.id).values(
-                attempts=emails.c.attempts + 1, next_attempt_at=now + timedelta(seconds=LEASE_SECONDS)))
-        return rows
+        return repo.claim_due(conn, emails, now, limit, LEASE_SECONDS)
 
 
 def deliver_due_emails(runtime: Any, now: datetime, limit: int = 20) -> int:

@@ -41,20 +41,7 @@ def claim(db: Database, now: datetime, limit: int, lease_seconds: int = LEASE_SE
           only_id: int | None = None) -> list[Any]:
     """Due rows, leased to this caller: another runner skips them until the lease runs out."""
     with db.write() as conn:
-        statement = (
-            select(outbox).where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
-            .order_by(outbox.c.id).limit(limit)
-        )
-        if only_id is not None:
-            statement = statement.where(outbox.c.id == only_id)
-        if conn.dialect.name == "postgresql":
-            statement = statement.with_for_update(skip_locked=True)
-        rows = conn.execute(statement).fetchall()
-        for row in rows:
-            conn.execute(update(outbox).where(outbox.c.id == row.id).values(
-                attempts=outbox.c.attempts + 1, next_attempt_at=now + timedelta(seconds=lease_seconds),
-            ))
-        return rows
+        return repo.claim_due(conn, outbox, now, limit, lease_seconds, only_id=only_id)
 
 
 @dataclass

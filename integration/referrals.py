@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select, update
 
-from integration.db import repo
+from integration.db import locked, repo
 from integration.db.tables import members, orders, referral_links, referral_visits, referrals
 from integration.events import OrderPaid
 from integration.ports import DiscountCode, LoyaltyError
@@ -327,10 +327,8 @@ def reject(conn: Connection, shop_id: int, referral_id: int, reason: str, now: d
 
 
 def _get(conn: Connection, shop_id: int, referral_id: int) -> Any:
-    statement = select(referrals).where(referrals.c.shop_id == shop_id, referrals.c.id == referral_id)
-    if conn.dialect.name == "postgresql":
-        statement = statement.with_for_update()
-    row = conn.execute(statement).first()
+    row = conn.execute(locked(conn, select(referrals).where(referrals.c.shop_id == shop_id,
+                                                            referrals.c.id == referral_id))).first()
     if row is None:
         raise repo.NotFoundError(f"referral {referral_id}")
     return row

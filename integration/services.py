@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 
 from integration import notifications, referrals
-from integration.db import repo
+from integration.db import locked, repo
 from integration.db.tables import order_refunds, orders, members
 from integration.events import Customer, OrderCancelled, OrderPaid, OrderRefunded
 from integration.outbox import enqueue
@@ -179,10 +179,8 @@ def record_cancellation(conn: Connection, shop_id: int, event: OrderCancelled, n
 
 
 def _locked_order(conn: Connection, shop_id: int, order_id: str) -> Any:
-    statement = select(orders).where(orders.c.shop_id == shop_id, orders.c.order_id == order_id)
-    if conn.dialect.name == "postgresql":
-        statement = statement.with_for_update()
-    order = conn.execute(statement).first()
+    order = conn.execute(locked(conn, select(orders).where(orders.c.shop_id == shop_id,
+                                                           orders.c.order_id == order_id))).first()
     if order is None:
         raise OrderNotRecordedError(f"order {order_id} has not been recorded as paid (yet)")
     return order

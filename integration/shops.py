@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, select, update
 
 from integration.crypto import SecretBox
-from integration.db import Database, repo
+from integration.db import Database, locked, repo
 from integration.db.tables import api_keys, shops
 from integration.ports import ShopAccess, StoreAuthError
 from integration.program import default_program
@@ -146,7 +146,7 @@ def fresh_access(db: Database, box: SecretBox, shop_id: int, now: datetime,
             return _access(box, shop)
     refused: StoreAuthError | None = None
     with db.write() as conn:
-        shop = conn.execute(db.for_update(select(shops).where(shops.c.id == shop_id))).first()
+        shop = conn.execute(locked(conn, select(shops).where(shops.c.id == shop_id))).first()
         if shop is None:
             raise repo.NotFoundError(f"shop {shop_id}")
         if not needs_refresh(shop, now):

@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.dialects import postgresql, sqlite
 
 from integration import notifications
+from integration.db import repo
 from integration.db.tables import emails
 from integration.rules.expiry import Lot
 from integration.runtime import Runtime
@@ -30,10 +30,7 @@ def reminders(conn: Connection, shop_id: int, member_ids: Sequence[int], now: da
              "idempotency_key": f"reminder:{member_id}:{now.date().isoformat()}", "context": {},
              "status": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now}
             for member_id in member_ids]
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    inserted = conn.execute(dialect.insert(emails).on_conflict_do_nothing(
-        index_elements=["shop_id", "idempotency_key"]).returning(emails.c.id), rows)
-    return len(inserted.all())  # rowcount is -1 for a batched insert on PostgreSQL
+    return len(repo.insert_many_once(conn, emails, rows, ["shop_id", "idempotency_key"]))
 
 
 def points_expiring(conn: Connection, runtime: Runtime, shop_id: int, member: Any, lots: Sequence[Lot],

@@ -19,6 +19,8 @@ so a test knows a delivery has been answered when `mark_paid` & co. return.
 """
 from __future__ import annotations
 
+import pytest
+
 import base64
 import copy
 import hashlib
@@ -608,3 +610,17 @@ def running_service(db: Any, db_url: str, store: FakeWooStore, base_url: str = P
         session.close()
         server.shutdown()
         thread.join(5)
+
+
+# -- fixtures: a running fake store and our service connected to it (import them into a test module)
+
+@pytest.fixture
+def store():  # type: ignore[no-untyped-def]
+    with running_store() as store:
+        yield store
+
+
+@pytest.fixture
+def service(db, db_url, store):  # type: ignore[no-untyped-def]
+    with running_service(db, db_url, store) as service:
+        yield service

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from integration import metrics
 from integration.db import Database, repo
@@ -44,19 +44,8 @@ def store_delivery(db: Database, *, shop_id: int, platform: str, delivery: Deliv
 
 def claim_batch(db: Database, now: datetime, limit: int, lease_seconds: float) -> list[Any]:
     with db.write() as conn:
-        statement = (
-            select(inbox.c.id, inbox.c.shop_id, inbox.c.platform, inbox.c.topic, inbox.c.body, inbox.c.attempts,
-                   inbox.c.received_at)
-            .where(inbox.c.status == "pending", inbox.c.next_attempt_at <= now)
-            .order_by(inbox.c.id).limit(limit)
-        )
-        if conn.dialect.name == "postgresql":
-            statement = statement.with_for_update(skip_locked=True)
-        rows = conn.execute(statement).fetchall()
-        if rows:
-            conn.execute(update(inbox).where(inbox.c.id.in_([row.id for row in rows])).values(
-                attempts=inbox.c.attempts + 1, next_attempt_at=now + timedelta(seconds=lease_seconds)))
-        return rows
+        return repo.claim_due(conn, inbox, now, limit, lease_seconds, inbox.c.id, inbox.c.shop_id, inbox.c.platform,
+                              inbox.c.topic, inbox.c.body, inbox.c.attempts, inbox.c.received_at)
 
 
 @dataclass

@@ -206,16 +206,16 @@ def _line_item(item: Mapping[str, Any]) -> LineItem:
 
 def _paid_at(order: Mapping[str, Any]) -> datetime:
     """date_paid_gmt; old or imported orders lack it, then date_completed_gmt / date_modified_gmt."""
-    for key in ("date_paid_gmt", "date_completed_gmt", "date_modified_gmt", "date_created_gmt"):
-        value = _utc(order.get(key))
-        if value is not None:
-            return value
-    raise PayloadError(f"order {_id(order)} has no date")
+    return _first_time(order, ("date_paid_gmt", "date_completed_gmt", "date_modified_gmt", "date_created_gmt"))
 
 
 def _changed_at(order: Mapping[str, Any]) -> datetime:
     """When the order last changed: the best time WooCommerce gives for a refund or cancellation."""
-    for key in ("date_modified_gmt", "date_completed_gmt", "date_paid_gmt", "date_created_gmt"):
+    return _first_time(order, ("date_modified_gmt", "date_completed_gmt", "date_paid_gmt", "date_created_gmt"))
+
+
+def _first_time(order: Mapping[str, Any], keys: tuple[str, ...]) -> datetime:
+    for key in keys:
         value = _utc(order.get(key))
         if value is not None:
             return value

@@ -11,12 +11,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Select, create_engine, event
 from sqlalchemy.engine import make_url
 
 from integration.db.tables import metadata
 
-__all__ = ["Database", "metadata", "normalise_url"]
+__all__ = ["Database", "locked", "metadata", "normalise_url"]
+
+
+def locked(conn: Connection, statement: Select) -> Select:
+    """`statement` taking row locks on PostgreSQL (`FOR UPDATE`); SQLite's write transaction is
+    already exclusive, and it has no such clause."""
+    return statement.with_for_update() if conn.dialect.name == "postgresql" else statement
 
 
 def normalise_url(url: str) -> str:
@@ -58,10 +64,6 @@ class Database:
         with self.engine.connect().execution_options(sqlite_deferred=True) as conn:
             with conn.begin():
                 yield conn
-
-    def for_update(self, select_statement):  # type: ignore[no-untyped-def]
-        """Row lock on PostgreSQL; on SQLite the immediate transaction already serialises writers."""
-        return select_statement if self.is_sqlite else select_statement.with_for_update()
 
     def ping(self) -> bool:
         try:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from integration.db import locked
 from integration.db.tables import ledger_entries, members, programs, shops
 from integration.program import Program, default_program, program_from_dict, program_to_dict
 from integration.ports import LoyaltyError
@@ -38,6 +39,34 @@ def insert_once_returning(conn: Connection, table: Table, values: dict[str, Any]
     """As `insert_once`, returning the new row's `columns` (all by default), or None."""
     statement = _insert_statement(conn.dialect.name, table, tuple(conflict), columns or tuple(table.c))
     return conn.execute(statement, values).first()
+
+
+def insert_many_once(conn: Connection, table: Table, rows: list[dict[str, Any]], conflict: list[str],
+                     *columns: Any) -> list[Any]:
+    """`insert_once` for many rows; the rows actually inserted, with `columns` (the id by default).
+    SQLAlchemy sends them as multi-row statements ("insertmanyvalues")."""
+    if not rows:
+        return []
+    statement = _insert_statement(conn.dialect.name, table, tuple(conflict), columns or (table.c.id,))
+    return conn.execute(statement, rows).all()
+
+
+def claim_due(conn: Connection, table: Table, now: datetime, limit: int, lease_seconds: float,
+              *columns: Any, only_id: int | None = None) -> list[Any]:
+    """Pending rows of a work table (inbox, outbox, emails) whose time has come, leased to the
+    caller: their attempt count goes up and they are not due again until the lease runs out, so a
+    caller that dies leaves them to be claimed again. Other callers skip them (SKIP LOCKED)."""
+    statement = (select(*(columns or table.c)).where(table.c.status == "pending", table.c.next_attempt_at <= now)
+                 .order_by(table.c.id).limit(limit))
+    if only_id is not None:
+        statement = statement.where(table.c.id == only_id)
+    if conn.dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    rows = conn.execute(statement).fetchall()
+    if rows:
+        conn.execute(update(table).where(table.c.id.in_([row.id for row in rows])).values(
+            attempts=table.c.attempts + 1, next_attempt_at=now + timedelta(seconds=lease_seconds)))
+    return rows
 
 
 @lru_cache(maxsize=256)
@@ -107,10 +136,7 @@ def ensure_member(conn: Connection, shop_id: int, customer_id: str, now: datetim
 def lock_member(conn: Connection, shop_id: int, member_id: int) -> Any:
     """The member row, locked for the rest of the transaction (PostgreSQL; SQLite's write
     transaction is already exclusive)."""
-    statement = select(members).where(members.c.shop_id == shop_id, members.c.id == member_id)
-    if conn.dialect.name == "postgresql":
-        statement = statement.with_for_update()
-    row = conn.execute(statement).first()
+    row = conn.execute(locked(conn, select(members).where(members.c.shop_id == shop_id, members.c.id == member_id))).first()
     if row is None:
         raise NotFoundError(f"member {member_id}")
     return row

@@ -11,19 +11,8 @@ from sqlalchemy import select
 
 from integration.cli import main
 from integration.db.tables import shop_notices, shops
-from tests.fake_woocommerce import PUBLIC_URL, running_service, running_store
-
-
-@pytest.fixture
-def store():  # type: ignore[no-untyped-def]
-    with running_store() as store:
-        yield store
-
-
-@pytest.fixture
-def service(db, db_url, store):  # type: ignore[no-untyped-def]
-    with running_service(db, db_url, store) as service:
-        yield service
+from tests.fake_woocommerce import PUBLIC_URL, running_service
+from tests.fake_woocommerce import service, store  # noqa: F401 - fixtures
 
 
 def connect(service, store_url: str):  # type: ignore[no-untyped-def]

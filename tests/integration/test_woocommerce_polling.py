@@ -10,19 +10,8 @@ from integration.cli import main
 from integration.db.tables import ledger_entries, members, shop_notices
 from integration.shops import create_api_key
 from integration.web.woocommerce_app import connect_store
-from tests.fake_woocommerce import PUBLIC_URL, running_service, running_store
-
-
-@pytest.fixture
-def store():  # type: ignore[no-untyped-def]
-    with running_store() as store:
-        yield store
-
-
-@pytest.fixture
-def service(db, db_url, store):  # type: ignore[no-untyped-def]
-    with running_service(db, db_url, store) as service:
-        yield service
+from tests.fake_woocommerce import PUBLIC_URL
+from tests.fake_woocommerce import service, store  # noqa: F401 - fixtures
 
 
 @pytest.fixture

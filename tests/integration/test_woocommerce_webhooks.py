@@ -2,25 +2,13 @@
 a signed delivery, a tampered one; then the fake store's own pings and deliveries."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 
 from integration.db.tables import inbox, ledger_entries
 from integration.web.woocommerce_app import connect_store, current_webhook_secret
-from tests.fake_woocommerce import running_service, running_store, wc_signature
+from tests.fake_woocommerce import running_store, wc_signature
+from tests.fake_woocommerce import service, store  # noqa: F401 - fixtures
 from tests.woocommerce_contract import fixture_bytes
-
-
-@pytest.fixture
-def store():  # type: ignore[no-untyped-def]
-    with running_store() as store:
-        yield store
-
-
-@pytest.fixture
-def service(db, db_url, store):  # type: ignore[no-untyped-def]
-    with running_service(db, db_url, store) as service:
-        yield service
 
 
 def shop_with_secret(service, **options):  # type: ignore[no-untyped-def]
